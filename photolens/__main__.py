@@ -1,0 +1,5 @@
+import sys
+
+from photolens.cli import main
+
+sys.exit(main())

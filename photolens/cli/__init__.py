@@ -1,0 +1,62 @@
+"""The ``photolens`` command line: everything the app does, headless.
+
+Startup stays fast: this module imports only argparse; each command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from photolens import __version__
+
+#: Modules that each add their subcommands with ``register(subparsers)``.
+COMMAND_MODULES = (
+    "photolens.cli.index_cmd",
+    "photolens.cli.search_cmd",
+    "photolens.cli.info_cmd",
+    "photolens.cli.lens_cmd",
+    "photolens.cli.gui_cmd",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="photolens",
+        description="Organise a photo library by meaning: index folders with CLIP, search by text or by "
+        "photo, and look through lenses (named notions of similarity such as colour or weather).",
+    )
+    parser.add_argument("--version", action="version", version=f"photolens {__version__}")
+    parser.add_argument("--db", metavar="PATH_OR_URL",
+                        help="library database: a file path or any SQLAlchemy URL (env PHOTOLENS_DB; "
+                        "default: library.db in the user data folder)")
+    parser.add_argument("--model", metavar="SPEC",
+                        help="CLIP model: ARCH:TAG, ARCH:/path/checkpoint.pt, local-dir:/folder or hf-hub:ORG/REPO "
+                        "(env PHOTOLENS_MODEL; default ViT-B-32-256:datacomp_s34b_b86k)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue  # a command family not built into this install
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    from photolens.cli.common import run_command
+
+    return run_command(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

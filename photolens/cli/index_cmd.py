@@ -1,0 +1,93 @@
+"""``photolens index``: scan folders and embed what is new, with a progress bar and a summary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from photolens.cli.common import EXIT_INTERRUPTED, open_library, print_json, printable
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("index", help="index photo folders (incremental; resumes if interrupted)",
+                                   description="Scan folders for photos and embed the new and changed ones. "
+                                   "Without PATH, re-index every folder indexed before.")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="folders or files to index")
+    parser.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                        help="skip files or folders matching this pattern (repeatable), e.g. '*/Screenshots'")
+    parser.add_argument("--follow-symlinks", action="store_true", help="follow symlinked folders (loops are detected)")
+    parser.add_argument("--hidden", action="store_true", help="include hidden files and folders")
+    parser.add_argument("--retry-failed", action="store_true", help="try again the files that failed before")
+    parser.add_argument("--batch-size", type=int, default=32, help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.set_defaults(func=run)
+
+
+def _summary_lines(summary) -> list[str]:
+    parts = [f"{summary.new} new", f"{summary.changed} changed", f"{summary.moved} moved",
+             f"{summary.deleted} deleted", f"{summary.failed} failed", f"{summary.unchanged} unchanged"]
+    lines = ["Done: " + ", ".join(parts) + f"; {summary.embedded} embedded."]
+    if summary.copied:
+        lines.append(f"{summary.copied} exact copies reused their twin's vectors.")
+    if summary.purged:
+        lines.append(f"{summary.purged} photos missing for longer than the grace period were forgotten.")
+    for path, reason in summary.problems[:50]:
+        lines.append(f"  ! {printable(path)}: {reason}")
+    if len(summary.problems) > 50:
+        lines.append(f"  … and {len(summary.problems) - 50} more (photolens failures lists them).")
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from photolens.indexer import IndexOptions
+    from photolens.scanner import ScanOptions
+
+    library = open_library(args)
+    roots = args.paths or library.roots()
+    if not roots:
+        print("Nothing to index: give a folder, e.g. `photolens index ~/Pictures`.", file=sys.stderr)
+        return 2
+    if args.retry_failed:
+        library.clear_failures(roots)
+    options = IndexOptions(scan=ScanOptions(excludes=args.exclude, follow_symlinks=args.follow_symlinks,
+                                            include_hidden=args.hidden), batch_size=args.batch_size)
+    bar = None
+    last = None
+    quiet = not sys.stderr.isatty() and args.json
+    events = library.index(roots, options=options)
+    try:
+        for event in events:
+            last = event
+            if event.phase in ("embed", "metadata") and not quiet:
+                if bar is None:
+                    label = "embedding" if event.phase == "embed" else "reading metadata (no model)"
+                    bar = tqdm(total=event.total, unit="photo", desc=label, file=sys.stderr, dynamic_ncols=True)
+                bar.n = event.done
+                bar.set_postfix_str(printable((event.path or "")[-40:]), refresh=False)
+                bar.refresh()
+    except KeyboardInterrupt:
+        events.close()
+        if bar:
+            bar.close()
+        done = last.summary.embedded if last else 0
+        print(f"\nInterrupted. {done} photos embedded in this run are saved; run the same command to resume.",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if bar:
+        bar.close()
+    if last is None:
+        return 0
+    summary = last.summary
+    if args.json:
+        data = summary.as_dict()
+        data["model_error"] = last.model_error
+        print_json(data)
+    else:
+        for line in _summary_lines(summary):
+            print(line)
+    if last.model_error:
+        print(f"\nphotolens: photos were scanned but not embedded.\n{last.model_error}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,142 @@
+"""The CLIP embedder: open_clip model loading (offline, with clear errors) and batch encoding.
+
+torch and open_clip are imported here lazily, only when a model is actually loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from photolens.embedding.spec import (
+    ModelSpec,
+    missing_weights_message,
+    parse_model_spec,
+    weights_status,
+)
+from photolens.errors import ModelUnavailableError
+from photolens.torch_compat import import_open_clip, import_torch
+
+log = logging.getLogger(__name__)
+
+TEXT_BATCH = 256
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """What the image tower expects; the decoder reproduces open_clip's transform with it."""
+
+    image_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    interpolation: str = "bicubic"
+    resize_mode: str = "shortest"
+
+
+class Embedder:
+    """A loaded CLIP model. Thread-safe for one caller at a time per method (a lock guards inference)."""
+
+    def __init__(self, spec: ModelSpec, model: Any, tokenizer: Any, preprocessing: Preprocessing):
+        self.spec = spec
+        self.key = spec.key
+        self.model = model
+        self.tokenizer = tokenizer
+        self.preprocessing = preprocessing
+        self._lock = threading.Lock()
+        torch = import_torch()
+        with torch.inference_mode():
+            probe = self.model.encode_text(self.tokenizer(["a photo"]))
+        self.dim = int(probe.shape[-1])
+
+    # ----------------------------------------------------------------- encoding
+    def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        """Encode a batch of prepared images, uint8 ``(B, S, S, 3)``, into normalised float32 ``(B, d)``."""
+        torch = import_torch()
+        mean = torch.tensor(self.preprocessing.mean).view(1, 3, 1, 1)
+        std = torch.tensor(self.preprocessing.std).view(1, 3, 1, 1)
+        with self._lock, torch.inference_mode():
+            batch = torch.from_numpy(np.ascontiguousarray(pixels)).permute(0, 3, 1, 2).float().div_(255.0)
+            batch = batch.sub_(mean).div_(std)
+            features = self.model.encode_image(batch)
+            features = torch.nn.functional.normalize(features.float(), dim=-1)
+        return features.numpy().astype(np.float32, copy=False)
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        """Encode strings into normalised float32 ``(n, d)``."""
+        torch = import_torch()
+        out = []
+        with self._lock, torch.inference_mode():
+            for start in range(0, len(texts), TEXT_BATCH):
+                tokens = self.tokenizer(list(texts[start : start + TEXT_BATCH]))
+                features = self.model.encode_text(tokens)
+                out.append(torch.nn.functional.normalize(features.float(), dim=-1).numpy())
+        if not out:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.concatenate(out).astype(np.float32, copy=False)
+
+
+def _preprocessing_from(model: Any) -> Preprocessing:
+    cfg = getattr(getattr(model, "visual", None), "preprocess_cfg", None) or {}
+    size = cfg.get("size") or getattr(model.visual, "image_size", 224)
+    if isinstance(size, (tuple, list)):
+        size = size[0]
+    return Preprocessing(
+        image_size=int(size),
+        mean=tuple(cfg.get("mean", (0.48145466, 0.4578275, 0.40821073))),
+        std=tuple(cfg.get("std", (0.26862954, 0.26130258, 0.27577711))),
+        interpolation=str(cfg.get("interpolation", "bicubic")),
+        resize_mode=str(cfg.get("resize_mode", "shortest")),
+    )
+
+
+_PREPROCESS_KEYS = ("mean", "std", "interpolation", "resize_mode")
+
+
+def load_embedder(spec: ModelSpec | str, threads: int | None = None) -> Embedder:
+    """Load a model strictly offline. Raises :class:`ModelUnavailableError` with a clear message."""
+    if isinstance(spec, str):
+        spec = parse_model_spec(spec)
+    torch = import_torch()
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+    open_clip = import_open_clip()
+
+    kwargs: dict[str, Any] = {}
+    if spec.kind == "tag":
+        if spec.arch not in open_clip.list_models():
+            raise ModelUnavailableError(
+                f"Unknown open_clip architecture '{spec.arch}'. `photolens models --all` lists them."
+            )
+        pretrained_cfg = open_clip.get_pretrained_cfg(spec.arch, spec.source)
+        status = weights_status(spec, pretrained_cfg)
+        if not status.available:
+            raise ModelUnavailableError(missing_weights_message(spec, status))
+        name, kwargs["pretrained"] = spec.arch, status.location
+        kwargs["force_preprocess_cfg"] = {k: pretrained_cfg[k] for k in _PREPROCESS_KEYS if k in pretrained_cfg}
+        if pretrained_cfg.get("quick_gelu"):
+            kwargs["force_quick_gelu"] = True
+    else:
+        status = weights_status(spec)
+        if not status.available:
+            raise ModelUnavailableError(missing_weights_message(spec, status))
+        if spec.kind == "checkpoint":
+            name, kwargs["pretrained"] = spec.arch, spec.source
+        elif spec.kind == "hf-hub":
+            name = "local-dir:" + os.path.dirname(status.location)
+        else:
+            name = "local-dir:" + spec.source
+    try:
+        model = open_clip.create_model(name, device="cpu", **kwargs)
+        tokenizer = open_clip.get_tokenizer(name if name.startswith("local-dir:") else spec.arch)
+    except (RuntimeError, ValueError, KeyError, OSError) as exc:
+        raise ModelUnavailableError(
+            f"Could not load model '{spec.text}': {str(exc).splitlines()[0][:300]}\n"
+            "Check that the weights match the architecture (a checkpoint of another model, or a damaged "
+            "file, fails here)."
+        ) from exc
+    model.eval()
+    return Embedder(spec, model, tokenizer, _preprocessing_from(model))

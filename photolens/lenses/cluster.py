@@ -1,0 +1,229 @@
+"""Cluster photos in lens space: seeded k-means++ with restarts, k by silhouette on a bounded sample.
+
+Cost stays bounded for large libraries: choosing k runs k-means and the silhouette on a sample of at most
+``sample_size`` photos (the silhouette needs all pairwise distances, O(s²)), then one k-means with the
+chosen k runs on all photos in chunks. Each cluster is named by the value words its members score highest
+on (the mean cosine of the members to a value's anchor, equal to the centroid's dot product with it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from photolens.lenses.errors import LensError
+
+SAMPLE_SIZE = 3000
+RESTARTS = 4
+MAX_ITERATIONS = 100
+TOLERANCE = 1e-5  # relative inertia change that counts as converged
+CHUNK_ROWS = 32768
+MAX_AUTO_K = 12
+NAMES_PER_CLUSTER = 3
+REPRESENTATIVES = 8
+
+
+@dataclass(frozen=True)
+class KMeansResult:
+    labels: np.ndarray  # int64 (n,)
+    centroids: np.ndarray  # float32 (k, dim)
+    inertia: float  # sum of squared distances to the assigned centroid
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    index: int
+    size: int
+    names: list[tuple[str, float]]  # nearest value words with their mean cosine, best first
+    representatives: np.ndarray  # row indices of the photos nearest to the centroid, nearest first
+
+
+@dataclass(frozen=True)
+class Clustering:
+    labels: np.ndarray  # int64 (n,) cluster of each row
+    centroids: np.ndarray  # float32 (k, dim)
+    clusters: list[ClusterInfo]
+    silhouette: float  # on the sample, for the chosen k (nan when k was given and not scored)
+    silhouette_by_k: dict[int, float] = field(default_factory=dict)  # the candidates that were scored
+
+    @property
+    def k(self) -> int:
+        return int(self.centroids.shape[0])
+
+
+def _assign(x: np.ndarray, centroids: np.ndarray, chunk_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest centroid and squared distance for every row, chunked to bound the (rows, k) block."""
+    c_sq = np.einsum("ij,ij->i", centroids, centroids)
+    labels = np.empty(x.shape[0], dtype=np.int64)
+    dist = np.empty(x.shape[0], dtype=np.float64)
+    for start in range(0, x.shape[0], chunk_rows):
+        block = x[start : start + chunk_rows]
+        d2 = c_sq[None, :] - 2.0 * (block @ centroids.T)
+        nearest = np.argmin(d2, axis=1)
+        labels[start : start + chunk_rows] = nearest
+        x_sq = np.einsum("ij,ij->i", block, block)
+        dist[start : start + chunk_rows] = np.maximum(d2[np.arange(block.shape[0]), nearest] + x_sq, 0.0)
+    return labels, dist
+
+
+def _plus_plus(x: np.ndarray, k: int, rng: np.random.Generator, chunk_rows: int) -> np.ndarray:
+    """k-means++ seeding (Arthur & Vassilvitskii 2007): each next centre drawn ∝ squared distance."""
+    centroids = np.empty((k, x.shape[1]), dtype=x.dtype)
+    centroids[0] = x[rng.integers(x.shape[0])]
+    _, closest = _assign(x, centroids[:1], chunk_rows)
+    for j in range(1, k):
+        total = closest.sum()
+        pick = rng.integers(x.shape[0]) if total <= 0 else rng.choice(x.shape[0], p=closest / total)
+        centroids[j] = x[pick]
+        _, d_new = _assign(x, centroids[j : j + 1], chunk_rows)
+        closest = np.minimum(closest, d_new)
+    return centroids
+
+
+def kmeans(
+    vectors: np.ndarray,
+    k: int,
+    seed: int = 0,
+    restarts: int = RESTARTS,
+    max_iterations: int = MAX_ITERATIONS,
+    chunk_rows: int = CHUNK_ROWS,
+) -> KMeansResult:
+    """Lloyd's k-means with k-means++ seeding; the restart with the lowest inertia wins. Deterministic
+    for a fixed seed. An emptied cluster is re-seeded with the point farthest from its centre."""
+    x = np.asarray(vectors, dtype=np.float32)
+    if x.ndim != 2 or not 1 <= k <= x.shape[0]:
+        raise LensError(f"Cannot make {k} clusters from {x.shape[0] if x.ndim == 2 else 0} photos.")
+    rng = np.random.default_rng(seed)
+    best: KMeansResult | None = None
+    for _ in range(max(1, restarts)):
+        centroids = _plus_plus(x, k, rng, chunk_rows)
+        previous = np.inf
+        for _ in range(max_iterations):
+            labels, dist = _assign(x, centroids, chunk_rows)
+            inertia = float(dist.sum())
+            sums = np.zeros_like(centroids, dtype=np.float64)
+            np.add.at(sums, labels, x)
+            counts = np.bincount(labels, minlength=k)
+            for empty in np.flatnonzero(counts == 0):
+                far = int(np.argmax(dist))
+                sums[empty], counts[empty], dist[far] = x[far], 1, 0.0
+            centroids = (sums / counts[:, None]).astype(np.float32)
+            if previous - inertia <= TOLERANCE * max(inertia, 1e-12):
+                break
+            previous = inertia
+        labels, dist = _assign(x, centroids, chunk_rows)
+        result = KMeansResult(labels, centroids, float(dist.sum()))
+        if best is None or result.inertia < best.inertia:
+            best = result
+    assert best is not None
+    return best
+
+
+def silhouette(vectors: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette (Rousseeuw 1987) with Euclidean distances; O(n²) memory, so pass a sample.
+    Points alone in their cluster count 0, as in scikit-learn."""
+    x = np.asarray(vectors, dtype=np.float64)
+    labels = np.asarray(labels)
+    clusters, codes = np.unique(labels, return_inverse=True)
+    if clusters.size < 2 or clusters.size >= x.shape[0]:
+        raise LensError("The silhouette needs between 2 and n-1 clusters.")
+    sq = np.einsum("ij,ij->i", x, x)
+    dist = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * (x @ x.T), 0.0))
+    onehot = np.zeros((x.shape[0], clusters.size))
+    onehot[np.arange(x.shape[0]), codes] = 1.0
+    sums = dist @ onehot  # (n, clusters): total distance to each cluster
+    sizes = onehot.sum(axis=0)
+    own = codes
+    own_size = sizes[own]
+    a = sums[np.arange(x.shape[0]), own] / np.maximum(own_size - 1, 1)
+    other = sums / sizes[None, :]
+    other[np.arange(x.shape[0]), own] = np.inf
+    b = other.min(axis=1)
+    s = (b - a) / np.maximum(np.maximum(a, b), 1e-12)
+    s[own_size == 1] = 0.0
+    return float(s.mean())
+
+
+def choose_k(
+    vectors: np.ndarray,
+    candidates: Sequence[int],
+    seed: int = 0,
+    sample_size: int = SAMPLE_SIZE,
+    restarts: int = RESTARTS,
+) -> tuple[int, dict[int, float]]:
+    """Pick the k with the highest silhouette, k-means and silhouette both run on one seeded sample."""
+    x = np.asarray(vectors, dtype=np.float32)
+    rng = np.random.default_rng(seed)
+    sample = x if x.shape[0] <= sample_size else x[np.sort(rng.choice(x.shape[0], sample_size, replace=False))]
+    scores: dict[int, float] = {}
+    for k in candidates:
+        if 2 <= k < sample.shape[0]:
+            fitted = kmeans(sample, k, seed=seed, restarts=restarts)
+            if np.unique(fitted.labels).size >= 2:
+                scores[k] = silhouette(sample, fitted.labels)
+    if not scores:
+        raise LensError(f"Too few photos ({x.shape[0]}) to choose a number of clusters.")
+    best = max(scores, key=lambda k: (scores[k], -k))  # ties go to the smaller k
+    return best, scores
+
+
+def name_clusters(
+    vectors: np.ndarray,
+    result: KMeansResult,
+    anchors: np.ndarray | None = None,
+    values: Sequence[str] = (),
+    names_per_cluster: int = NAMES_PER_CLUSTER,
+    representatives: int = REPRESENTATIVES,
+) -> list[ClusterInfo]:
+    """Size, nearest value words and representative photos of each cluster."""
+    x = np.asarray(vectors, dtype=np.float32)
+    infos = []
+    for index, centroid in enumerate(result.centroids):
+        members = np.flatnonzero(result.labels == index)
+        dist = np.sum((x[members] - centroid) ** 2, axis=1)
+        order = members[np.argsort(dist, kind="stable")][:representatives]
+        names: list[tuple[str, float]] = []
+        if anchors is not None and len(values):
+            scores = np.asarray(anchors, dtype=np.float32) @ centroid
+            top = np.argsort(-scores, kind="stable")[:names_per_cluster]
+            names = [(values[int(i)], float(scores[i])) for i in top]
+        infos.append(ClusterInfo(index, int(members.size), names, order))
+    return infos
+
+
+def cluster(
+    projected: np.ndarray,
+    k: int | None = None,
+    anchors: np.ndarray | None = None,
+    values: Sequence[str] = (),
+    seed: int = 0,
+    max_k: int = MAX_AUTO_K,
+    sample_size: int = SAMPLE_SIZE,
+    restarts: int = RESTARTS,
+) -> Clustering:
+    """Cluster lens-space vectors (n, dim). ``k=None`` picks k in 2..max_k by silhouette on a sample.
+
+    ``anchors``/``values`` (from :mod:`photolens.lenses.group`) name the clusters; without them the
+    clusters are unnamed. Clusters are numbered by decreasing size.
+    """
+    x = np.asarray(projected, dtype=np.float32)
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise LensError("Clustering needs at least two photos.")
+    scores: dict[int, float] = {}
+    if k is None:
+        upper = min(max_k, x.shape[0] - 1)
+        k, scores = choose_k(x, range(2, upper + 1), seed=seed, sample_size=sample_size, restarts=restarts)
+    result = kmeans(x, k, seed=seed, restarts=restarts)
+    order = np.argsort(-np.bincount(result.labels, minlength=k), kind="stable")
+    relabel = np.empty(k, dtype=np.int64)
+    relabel[order] = np.arange(k)
+    result = KMeansResult(relabel[result.labels], result.centroids[order], result.inertia)
+    return Clustering(
+        labels=result.labels,
+        centroids=result.centroids,
+        clusters=name_clusters(x, result, anchors, values),
+        silhouette=scores.get(k, float("nan")),
+        silhouette_by_k=scores,
+    )

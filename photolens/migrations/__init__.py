@@ -1,0 +1,1 @@
+"""Alembic migration scripts, run programmatically by :mod:`photolens.store.database`."""
