@@ -12,20 +12,18 @@ import datetime as dt
 import logging
 import os
 import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import numpy as np
 from sqlalchemy import and_, delete, exists, insert, select, update
 
 from photolens.config import DEFAULT_MISSING_GRACE_DAYS
 from photolens.embedding.embedder import Embedder
 from photolens.errors import ImageError, ModelUnavailableError
 from photolens.fingerprint import fingerprint_file
-from photolens.imaging import DecodedPhoto, PhotoMetadata, decode_for_model, open_image, read_metadata
+from photolens.imaging import PhotoMetadata, open_image, read_metadata
 from photolens.paths import folder_prefix, from_db_path, to_db_path
+from photolens.pipeline import EmbeddedBatch, embed_stream
 from photolens.scanner import ScannedFile, ScanOptions, ScanProblem, scan
 from photolens.store.database import Database
 from photolens.store.schema import Embedding, LibraryRoot, ModelRecord, Photo, utcnow
@@ -362,57 +360,21 @@ class Indexer:
 
     def _embed(self, work: list[tuple[int, str]], embedder: Embedder, summary: IndexSummary,
                cancel: threading.Event) -> Iterator[IndexProgress]:
-        pre = embedder.preprocessing
-        batch_size = self.options.batch_size
+        done = 0
+        for batch in embed_stream(work, embedder, self.options.batch_size, self.options.decode_workers, cancel):
+            self._write_batch(batch, summary)
+            done += batch.size
+            yield IndexProgress("embed", done, len(work), summary, path=batch.last_path)
+        yield IndexProgress("done", done, len(work), summary)
 
-        def decode(path: str) -> DecodedPhoto:
-            return decode_for_model(path, pre.image_size, pre.interpolation, pre.resize_mode)
-
-        total, done = len(work), 0
-        lookahead = batch_size * 3
-        pool = ThreadPoolExecutor(self.options.decode_workers, thread_name_prefix="photolens-decode")
-        queue: deque[tuple[int, str, Future]] = deque()
-        items = iter(work)
-        try:
-            def refill() -> None:
-                while len(queue) < lookahead:
-                    nxt = next(items, None)
-                    if nxt is None:
-                        return
-                    queue.append((nxt[0], nxt[1], pool.submit(decode, nxt[1])))
-
-            refill()
-            while queue:
-                batch: list[tuple[int, str, DecodedPhoto]] = []
-                failures: list[tuple[int, str, str]] = []
-                while queue and len(batch) + len(failures) < batch_size:
-                    photo_id, path, future = queue.popleft()
-                    refill()
-                    try:
-                        batch.append((photo_id, path, future.result()))
-                    except ImageError as exc:
-                        failures.append((photo_id, path, str(exc)))
-                vectors = embedder.encode_pixels(np.stack([d.pixels for _, _, d in batch])) if batch else None
-                self._write_batch(batch, vectors, failures, summary)
-                done += len(batch) + len(failures)
-                yield IndexProgress("embed", done, total, summary, path=(batch or failures)[-1][1])
-                if cancel.is_set():
-                    return
-        finally:
-            for _, _, future in queue:
-                future.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
-        yield IndexProgress("done", done, total, summary)
-
-    def _write_batch(self, batch: list[tuple[int, str, DecodedPhoto]], vectors: np.ndarray | None,
-                     failures: list[tuple[int, str, str]], summary: IndexSummary) -> None:
+    def _write_batch(self, batch: EmbeddedBatch, summary: IndexSummary) -> None:
         with self.db.session() as session:
-            for (photo_id, _path, decoded), vector in zip(batch, vectors if vectors is not None else []):
+            for (photo_id, _path, decoded), vector in zip(batch.ok, batch.vectors if batch.vectors is not None else []):
                 session.execute(update(Photo).where(Photo.id == photo_id).values(
                     **_metadata_columns(decoded.metadata)))
                 session.execute(insert(Embedding).values(photo_id=photo_id, model_key=self.model_key,
                                                           vector=to_blob(vector)))
-            for photo_id, path, reason in failures:
+            for photo_id, path, reason in batch.failed:
                 if reason == "file vanished":
                     session.execute(update(Photo).where(Photo.id == photo_id).values(missing_since=utcnow()))
                     summary.deleted += 1
@@ -420,7 +382,7 @@ class Indexer:
                     session.execute(update(Photo).where(Photo.id == photo_id).values(error=reason))
                     summary.failed += 1
                     summary.problems.append((path, reason))
-        summary.embedded += len(batch)
+        summary.embedded += len(batch.ok)
 
     def _metadata_only(self, work: list[tuple[int, str]], summary: IndexSummary,
                        cancel: threading.Event) -> Iterator[IndexProgress]:
