@@ -28,8 +28,8 @@ def test_prompts_fill_every_template_with_every_word_in_stable_order() -> None:
 
 def test_colliding_prompts_are_deduplicated_and_owned_by_both_words() -> None:
     lens = make(values=("red", "car"), templates=("a {} car", "a red {}"))
-    assert lens.prompts() == ["a red car", "a car car"]
-    assert lens.prompt_owners() == [(0, 1), (0,)]
+    assert lens.prompts() == ["a red car", "a red red", "a car car"]
+    assert lens.prompt_owners() == [(0, 1), (0,), (1,)]
 
 
 def test_words_and_templates_are_whitespace_normalised() -> None:
@@ -72,7 +72,7 @@ def test_definition_error_is_a_photolens_error() -> None:
 
 def test_unicode_names_and_words_are_accepted() -> None:
     lens = make(name="Farbe 2.0", values=("rot", "grün", "「青」"))
-    assert lens.name == "Farbe 2.0" and lens.prompts()[-1] == "a 「青」 car"
+    assert lens.name == "Farbe 2.0" and lens.prompts()[-2:] == ["a 「青」 car", "「青」 light"]
 
 
 def test_output_dim_defaults_to_a_quarter_and_refuses_more_than_the_embedding() -> None:
