@@ -186,8 +186,8 @@ def missing_weights_message(spec: ModelSpec, status: WeightsStatus) -> str:
         lines.append(f"Looked in: {status.location}")
     if spec.kind in ("tag", "hf-hub"):
         lines.append(
-            "Get them once on a machine with internet: `photolens models download` "
-            f"(or `--model {spec.text} models download`), which fills the Hugging Face cache "
+            f"Get them once on a machine with internet: `photolens --model {spec.text} models download`, "
+            "which fills the Hugging Face cache "
             "(HF_HOME / ~/.cache/huggingface); copy that cache folder here if this machine is offline."
         )
     lines.append(
