@@ -53,9 +53,14 @@ def planted_space(
     raw = raw + image_noise * rng.standard_normal((n_images, d))
     prompts, owners = [], []
     for j in range(notions):
-        template_vectors = 0.4 * _unit(rng.standard_normal((templates, template_space.shape[0])) @ template_space)
+        template_vectors = 0.4 * _unit(
+            rng.standard_normal((templates, template_space.shape[0])) @ template_space
+        )
         rows = [
-            1.2 * text_offset + template_vectors[t] + 0.5 * value_vectors[j][w] + text_noise * rng.standard_normal(d)
+            1.2 * text_offset
+            + template_vectors[t]
+            + 0.5 * value_vectors[j][w]
+            + text_noise * rng.standard_normal(d)
             for w in range(values)
             for t in range(templates)
         ]

@@ -23,7 +23,14 @@ def make(**changes: object) -> LensDefinition:
 
 
 def test_prompts_fill_every_template_with_every_word_in_stable_order() -> None:
-    assert make().prompts() == ["a red car", "red light", "a blue car", "blue light", "a green car", "green light"]
+    assert make().prompts() == [
+        "a red car",
+        "red light",
+        "a blue car",
+        "blue light",
+        "a green car",
+        "green light",
+    ]
 
 
 def test_colliding_prompts_are_deduplicated_and_owned_by_both_words() -> None:
@@ -61,7 +68,9 @@ def test_words_and_templates_are_whitespace_normalised() -> None:
         ({"values": tuple(f"w{i}" for i in range(MAX_PROMPTS + 1)), "templates": ("{}",)}, "limit is 2000"),
     ],
 )
-def test_invalid_definitions_are_refused_with_a_clear_message(changes: dict[str, object], message: str) -> None:
+def test_invalid_definitions_are_refused_with_a_clear_message(
+    changes: dict[str, object], message: str
+) -> None:
     with pytest.raises(LensDefinitionError, match=message.replace("(", r"\(").replace(")", r"\)")):
         make(**changes)
 

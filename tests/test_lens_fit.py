@@ -126,7 +126,9 @@ def test_fit_definition_checks_dim_and_prompt_count(space: PlantedSpace) -> None
         fit_definition(lens, space.prompts[0])
     with pytest.raises(LensFitError, match="15 prompts but 14 vectors"):
         fit_definition(lens, space.prompts[0][:14])
-    fitted = fit_definition(LensDefinition("a", lens.values, lens.templates, dim=6), space.prompts[0], max_iterations=5)
+    fitted = fit_definition(
+        LensDefinition("a", lens.values, lens.templates, dim=6), space.prompts[0], max_iterations=5
+    )
     assert fitted.dim == 6
 
 

@@ -69,16 +69,28 @@ def _assign(x: np.ndarray, centroids: np.ndarray, chunk_rows: int) -> tuple[np.n
 
 
 def _plus_plus(x: np.ndarray, k: int, rng: np.random.Generator, chunk_rows: int) -> np.ndarray:
-    """k-means++ seeding (Arthur & Vassilvitskii 2007): each next centre drawn ∝ squared distance."""
+    """Greedy k-means++ seeding (Arthur & Vassilvitskii 2007; the greedy variant scikit-learn uses): each
+    next centre is the best of 2 + ln k candidates drawn ∝ squared distance. Plain k-means++ often puts
+    two seeds in one cluster when clusters are only moderately apart, and Lloyd cannot undo that."""
+    trials = 2 + int(np.log(k))
     centroids = np.empty((k, x.shape[1]), dtype=x.dtype)
     centroids[0] = x[rng.integers(x.shape[0])]
     _, closest = _assign(x, centroids[:1], chunk_rows)
     for j in range(1, k):
         total = closest.sum()
-        pick = rng.integers(x.shape[0]) if total <= 0 else rng.choice(x.shape[0], p=closest / total)
-        centroids[j] = x[pick]
-        _, d_new = _assign(x, centroids[j : j + 1], chunk_rows)
-        closest = np.minimum(closest, d_new)
+        if total <= 0:  # fewer distinct points than k: any point will do
+            candidates = rng.integers(x.shape[0], size=trials)
+        else:
+            candidates = rng.choice(x.shape[0], size=trials, p=closest / total)
+        best_pick, best_closest, best_potential = -1, closest, np.inf
+        for pick in candidates:
+            _, d_new = _assign(x, x[pick : pick + 1], chunk_rows)
+            merged = np.minimum(closest, d_new)
+            potential = float(merged.sum())
+            if potential < best_potential:
+                best_pick, best_closest, best_potential = int(pick), merged, potential
+        centroids[j] = x[best_pick]
+        closest = best_closest
     return centroids
 
 
@@ -156,7 +168,9 @@ def choose_k(
     """Pick the k with the highest silhouette, k-means and silhouette both run on one seeded sample."""
     x = np.asarray(vectors, dtype=np.float32)
     rng = np.random.default_rng(seed)
-    sample = x if x.shape[0] <= sample_size else x[np.sort(rng.choice(x.shape[0], sample_size, replace=False))]
+    sample = (
+        x if x.shape[0] <= sample_size else x[np.sort(rng.choice(x.shape[0], sample_size, replace=False))]
+    )
     scores: dict[int, float] = {}
     for k in candidates:
         if 2 <= k < sample.shape[0]:

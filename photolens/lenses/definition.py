@@ -48,7 +48,9 @@ def _check_name(name: object) -> str:
     if not name:
         raise LensDefinitionError("Lens name is empty.")
     if len(name) > MAX_NAME_LENGTH:
-        raise LensDefinitionError(f"Lens name is {len(name)} characters long; the limit is {MAX_NAME_LENGTH}.")
+        raise LensDefinitionError(
+            f"Lens name is {len(name)} characters long; the limit is {MAX_NAME_LENGTH}."
+        )
     bad = sorted({ch for ch in name if not (ch.isalnum() or ch in NAME_PUNCTUATION)})
     if bad or not name[0].isalnum():
         shown = " ".join(repr(ch) for ch in bad) if bad else repr(name[0])
@@ -80,7 +82,9 @@ def _check_values(values: object) -> tuple[str, ...]:
         seen[key] = word
         words.append(word)
     if len(words) < MIN_VALUES:
-        raise LensDefinitionError(f"A lens needs at least {MIN_VALUES} values to tell apart, got {len(words)}.")
+        raise LensDefinitionError(
+            f"A lens needs at least {MIN_VALUES} values to tell apart, got {len(words)}."
+        )
     return tuple(words)
 
 
@@ -95,7 +99,9 @@ def _check_templates(templates: object) -> tuple[str, ...]:
             raise LensDefinitionError(f"Template {raw!r} is not text.")
         template = " ".join(raw.split())
         if len(template) > MAX_TEMPLATE_LENGTH:
-            raise LensDefinitionError(f"Template {template[:40]!r}… is longer than {MAX_TEMPLATE_LENGTH} characters.")
+            raise LensDefinitionError(
+                f"Template {template[:40]!r}… is longer than {MAX_TEMPLATE_LENGTH} characters."
+            )
         if _has_control(template):
             raise LensDefinitionError(f"Template {template!r} contains control characters.")
         slots = template.count(SLOT)

@@ -69,7 +69,9 @@ def value_anchors(
     return value_means(project(matrix, prompt_vectors), owners, n_values)
 
 
-def definition_anchors(definition: LensDefinition, matrix: np.ndarray, prompt_vectors: np.ndarray) -> np.ndarray:
+def definition_anchors(
+    definition: LensDefinition, matrix: np.ndarray, prompt_vectors: np.ndarray
+) -> np.ndarray:
     """:func:`value_anchors` for a definition, with ``prompt_vectors`` in ``definition.prompts()`` order."""
     return value_anchors(matrix, prompt_vectors, definition.prompt_owners(), len(definition.values))
 
@@ -88,7 +90,9 @@ def group_by_lens(
     z = np.asarray(projected, dtype=np.float32)
     a = np.asarray(anchors, dtype=np.float32)
     if a.ndim != 2 or a.shape[0] < 2 or a.shape[0] != len(values):
-        raise LensError(f"Grouping needs at least two anchors, one per value ({len(values)} values, {a.shape}).")
+        raise LensError(
+            f"Grouping needs at least two anchors, one per value ({len(values)} values, {a.shape})."
+        )
     if z.ndim != 2 or z.shape[1] != a.shape[1]:
         raise LensError(f"Photos in lens space have shape {z.shape}, anchors {a.shape}: dimensions differ.")
     n = z.shape[0]
