@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from photolens.errors import QueryError
 
-_SPLIT = re.compile(r"(?:^|\s+)([+-])\s+|^([+-])(?=\S)")
 _WEIGHT = re.compile(r"^(\d+(?:\.\d*)?|\.\d+):(.+)$", re.S)
 
 
@@ -34,25 +33,59 @@ def _strip_quotes(text: str) -> str:
     return text
 
 
+def _word_spans(text: str, query: str) -> list[tuple[int, int]]:
+    """Whitespace-separated words as ``(start, end)``; a quote opening a word (or following ``N:`` or
+    ``@``) runs to its closing quote, so ``"rock - paper"`` is one word. A lone ``'`` is an apostrophe."""
+    spans = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        start = i
+        while i < n and not text[i].isspace():
+            char = text[i]
+            if char in "\"'" and (i == start or text[i - 1] in ":@"):
+                close = text.find(char, i + 1)
+                if close != -1:
+                    i = close + 1
+                    continue
+                if char == '"':
+                    raise QueryError(f"Unclosed quote in query: {query!r}")
+            i += 1
+        spans.append((start, i))
+    return spans
+
+
 def parse_query(query: str) -> list[Term]:
     """Parse a query string into terms; raises :class:`QueryError` on an empty or malformed query."""
     text = query.strip()
     if not text:
         raise QueryError("Empty query: give some words (e.g. 'dog on a beach') or a photo.")
     pieces: list[tuple[str, str]] = []
-    sign, pos = "+", 0
-    for match in _SPLIT.finditer(text):
-        chunk = text[pos : match.start()]
-        if chunk.strip():
-            pieces.append((sign, chunk))
-        elif match.start() > 0:
-            raise QueryError(f"Two operators in a row in query: {query!r}")
-        sign = match.group(1) or match.group(2)
-        pos = match.end()
-    tail = text[pos:]
-    if not tail.strip():
+    sign = "+"
+    current: list[int] | None = None  # [start, end] of the term being read
+    after_operator = False
+    for index, (start, end) in enumerate(_word_spans(text, query)):
+        word = text[start:end]
+        if word in ("+", "-"):
+            if after_operator:
+                raise QueryError(f"Two operators in a row in query: {query!r}")
+            if current is not None:
+                pieces.append((sign, text[current[0] : current[1]]))
+                current = None
+            sign, after_operator = word, True
+            continue
+        after_operator = False
+        if current is None:
+            if index == 0 and word[0] in "+-" and len(word) > 1:
+                sign, start = word[0], start + 1  # "-indoors + cat"
+            current = [start, end]
+        else:
+            current[1] = end
+    if current is None:
         raise QueryError(f"Query ends with an operator: {query!r}")
-    pieces.append((sign, tail))
+    pieces.append((sign, text[current[0] : current[1]]))
 
     terms = []
     for sign, raw in pieces:
