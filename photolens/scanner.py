@@ -90,6 +90,8 @@ def _walk(root: str, options: ScanOptions, visited: set[tuple[int, int]]) -> Ite
         folder = stack.pop()
         try:
             folder_stat = os.stat(folder)
+        except FileNotFoundError:
+            continue  # vanished mid-scan: its photos are simply gone (not shielded as unreadable)
         except OSError as exc:
             yield ScanProblem(folder, f"cannot read: {exc.strerror or exc}")
             continue
