@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, make_url
+from sqlalchemy import create_engine, event, inspect, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError as SADatabaseError
 from sqlalchemy.exc import OperationalError
@@ -27,9 +27,11 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def to_url(path_or_url: str) -> str:
-    """A bare path means a SQLite file."""
+    """A bare path means a SQLite file (``:memory:`` an in-memory SQLite database)."""
     if "://" in path_or_url:
         return path_or_url
+    if path_or_url == ":memory:":
+        return "sqlite://"
     return "sqlite:///" + os.path.abspath(os.path.expanduser(path_or_url))
 
 
@@ -42,10 +44,17 @@ def sqlite_file(url: str) -> Path | None:
 
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
     cursor = dbapi_connection.cursor()
+    # busy_timeout first, so that switching to WAL also waits for another process's lock
+    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+    cursor.close()
+
+
+def _sqlite_memory_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")  # purges cascade to embeddings
     cursor.close()
 
 
@@ -93,8 +102,14 @@ def migrate(engine: Engine, url: str) -> None:
     head = script.get_current_head()
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
+        tables = set(inspect(connection).get_table_names()) - {"alembic_version"} if current is None else set()
     if current == head:
         return
+    if tables:
+        raise DatabaseError(
+            f"The database {url} has tables ({', '.join(sorted(tables)[:5])}) but no photolens schema version: "
+            "it was not made by photolens. Use another --db (a new file is created on first use)."
+        )
     if current is not None:
         known = {rev.revision for rev in script.walk_revisions()}
         if current not in known:
@@ -115,7 +130,10 @@ def migrate(engine: Engine, url: str) -> None:
 def open_engine(path_or_url: str) -> Engine:
     """Create the engine, apply migrations, and check the database is usable."""
     url = to_url(path_or_url)
-    db_file = sqlite_file(url)
+    try:
+        db_file = sqlite_file(url)
+    except Exception as exc:  # noqa: BLE001 - an unparseable URL
+        raise DatabaseError(f"Cannot use database URL {url}: {exc}") from exc
     if db_file is not None:
         try:
             db_file.parent.mkdir(parents=True, exist_ok=True)
@@ -128,6 +146,8 @@ def open_engine(path_or_url: str) -> Engine:
             engine = create_engine(url, pool_pre_ping=True)
         except Exception as exc:  # noqa: BLE001 - a bad URL or a missing driver
             raise DatabaseError(f"Cannot use database URL {url}: {exc}") from exc
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_memory_pragmas)
     try:
         migrate(engine, url)
     except (OperationalError, SADatabaseError) as exc:
