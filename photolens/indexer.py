@@ -26,6 +26,7 @@ from photolens.paths import folder_prefix, from_db_path, to_db_path
 from photolens.pipeline import EmbeddedBatch, embed_stream
 from photolens.scanner import ScannedFile, ScanOptions, ScanProblem, scan
 from photolens.store.database import Database
+from photolens.store.queries import under_any
 from photolens.store.schema import Embedding, LibraryRoot, ModelRecord, Photo, utcnow
 from photolens.vectors import to_blob
 
@@ -149,10 +150,10 @@ class Indexer:
                     return
         yield IndexProgress("scan", len(seen), len(seen), summary)
 
-        scanned_prefixes = [folder_prefix(r) for r in roots if os.path.isdir(r)]
+        scanned_folders = [r for r in roots if os.path.isdir(r)]
         scanned_files = {r for r in roots if os.path.isfile(r)}
         shielded = [folder_prefix(p) for p in unreadable] + [p for p in unreadable]
-        rows = self._rows_under(scanned_prefixes, scanned_files)
+        rows = self._rows_under(scanned_folders, scanned_files)
         by_path = {from_db_path(r.path, None): r for r in rows}
 
         new_files: list[ScannedFile] = []
@@ -176,15 +177,11 @@ class Indexer:
         self._mark_missing(gone, summary)
         self._purge_expired(summary)
 
-    def _rows_under(self, prefixes: list[str], files: set[str]) -> list[_Row]:
-        conditions = [Photo.path.startswith(p, autoescape=True) for p in prefixes]
-        conditions += [Photo.path == f for f in files]
-        if not conditions:
+    def _rows_under(self, folders: list[str], files: set[str]) -> list[_Row]:
+        if not folders and not files:
             return []
-        from sqlalchemy import or_
-
         stmt = select(Photo.id, Photo.path, Photo.raw_path, Photo.size, Photo.mtime_ns, Photo.fingerprint,
-                      Photo.missing_since).where(or_(*conditions))
+                      Photo.missing_since).where(under_any(Photo.path, folders, sorted(files)))
         with self.db.session() as session:
             return [
                 _Row(r.id, from_db_path(r.path, r.raw_path), r.size, r.mtime_ns, r.fingerprint,
@@ -317,12 +314,8 @@ class Indexer:
     # ------------------------------------------------------------------ phase 2
     def pending(self, roots: list[str]) -> list[tuple[int, str]]:
         """Live photos under ``roots`` without a vector for the current model (and not known-broken)."""
-        prefixes = [folder_prefix(r) for r in roots if os.path.isdir(r)]
-        files = [r for r in roots if not os.path.isdir(r)]
-        from sqlalchemy import or_
-
-        where_root = or_(*[Photo.path.startswith(p, autoescape=True) for p in prefixes],
-                         *[Photo.path == f for f in files])
+        where_root = under_any(Photo.path, [r for r in roots if os.path.isdir(r)],
+                               [r for r in roots if not os.path.isdir(r)])
         has_vector = exists().where(and_(Embedding.photo_id == Photo.id, Embedding.model_key == self.model_key))
         stmt = (select(Photo.id, Photo.path, Photo.raw_path)
                 .where(where_root, Photo.missing_since.is_(None), Photo.error.is_(None), ~has_vector)

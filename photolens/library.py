@@ -20,10 +20,11 @@ from photolens.embedding.spec import ModelSpec, parse_model_spec
 from photolens.errors import EmbeddingDimensionError, ImageError, QueryError
 from photolens.imaging import decode_for_model
 from photolens.indexer import Indexer, IndexOptions, IndexProgress
-from photolens.paths import folder_prefix, from_db_path, to_db_path
+from photolens.paths import from_db_path, to_db_path
 from photolens.query import Term, parse_query
 from photolens.search import SearchFilter, SearchHit, combine, top_k
 from photolens.store.database import Database
+from photolens.store.queries import under_any
 from photolens.store.schema import Embedding, LibraryRoot, ModelRecord, Photo, TextEmbedding
 from photolens.vectors import from_blobs, to_blob
 
@@ -138,7 +139,7 @@ class Library:
         stmt = select(Photo.id).where(Photo.missing_since.is_(None))
         if search_filter.folder:
             folder = os.path.abspath(search_filter.folder)
-            stmt = stmt.where((Photo.path == folder) | Photo.path.startswith(folder_prefix(folder), autoescape=True))
+            stmt = stmt.where(under_any(Photo.path, [folder], [folder]))
         if search_filter.taken_after:
             stmt = stmt.where(Photo.taken_at >= search_filter.taken_after)
         if search_filter.taken_before:
@@ -266,12 +267,10 @@ class Library:
 
     def clear_failures(self, roots: list[str]) -> int:
         """Forget past decode failures under ``roots`` so the next run tries those files again."""
-        from sqlalchemy import or_, update
+        from sqlalchemy import update
 
-        prefixes = [folder_prefix(r) for r in roots]
+        roots = [os.path.abspath(r) for r in roots]
         with self.db.session() as session:
             result = session.execute(update(Photo).where(
-                Photo.error.is_not(None),
-                or_(*[Photo.path.startswith(p, autoescape=True) for p in prefixes],
-                    *[Photo.path == os.path.abspath(r) for r in roots])).values(error=None))
+                Photo.error.is_not(None), under_any(Photo.path, roots, roots)).values(error=None))
             return result.rowcount or 0

@@ -1,0 +1,27 @@
+"""SQL building blocks shared by the indexer and the library."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, false, func, or_
+
+from photolens.paths import folder_prefix, to_db_path
+
+
+def under_prefix(column: ColumnElement[str], prefix: str) -> ColumnElement[bool]:
+    """``column`` starts with ``prefix``, case-sensitively on every backend.
+
+    SQLite's ``LIKE`` ignores ASCII case, so ``/a/Trip/%`` would also match ``/a/trip/…`` (another folder
+    on Linux); the ``LIKE`` narrows the rows (and can use an index), the ``substr`` makes it exact.
+    """
+    return and_(column.startswith(prefix, autoescape=True), func.substr(column, 1, len(prefix)) == prefix)
+
+
+def under_any(column: ColumnElement[str], folders: list[str], files: list[str] | None = None) -> ColumnElement[bool]:
+    """Rows whose path is under one of ``folders`` (recursively) or equal to one of ``files``.
+
+    Arguments are filesystem paths; they are converted to the stored (UTF-8 display) form first, so
+    folders whose names are not valid UTF-8 work too.
+    """
+    conditions = [under_prefix(column, to_db_path(folder_prefix(f))[0]) for f in folders]
+    conditions += [column == to_db_path(f)[0] for f in files or []]
+    return or_(*conditions) if conditions else false()
