@@ -1,0 +1,105 @@
+"""Calibrated relevance: one score scale for every kind of query (docs/methods.md §2, last paragraph).
+
+Raw cosines are not comparable across query kinds: text-image cosines sit around 0.2-0.3 for real CLIP
+models and image-image ones around 0.5-0.9, and each query has its own offset. So every result is scored
+against the library's own score distribution *for that query*::
+
+    score = (cos - median) / (1.4826 * MAD)
+
+(median and median absolute deviation of the query's cosines over the whole library, or a fixed random
+sample of it; 1.4826 makes the MAD a standard deviation for normal data). A score of 0 is a typical photo
+for this query, 3 is three robust standard deviations above it. The median/MAD pair is used rather than
+mean/std because the matches themselves are the upper tail and must not widen the yardstick they are
+measured with. The default cutoff :data:`DEFAULT_MIN_SCORE` was chosen by ``benchmarks/composed_quality.py``
+(planted no-match queries versus queries with matches): below it, a result is indistinguishable from the
+bulk of the library, so a query whose best score is below it says "no good match" instead of showing junk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from photolens.vectors import normalize
+
+KINDS: tuple[str, ...] = ("robust", "z")
+DEFAULT_KIND = "robust"
+DEFAULT_MIN_SCORE = 3.5
+MIN_PHOTOS = 50  # fewer photos: the distribution is too thin to estimate; no cutoff is applied
+SAMPLE_SIZE = 8192  # statistics from at most this many photos (a fixed sample): well under 1 ms
+MAD_TO_SIGMA = 1.4826
+
+
+@dataclass(frozen=True)
+class ScoreScale:
+    """How one query's raw cosines map to calibrated scores: ``(cos - center) / spread``."""
+
+    center: float
+    spread: float
+    n: int  # photos the statistics come from
+    kind: str = DEFAULT_KIND
+
+    @property
+    def reliable(self) -> bool:
+        """Enough photos for the scale to mean something; callers skip the cutoff otherwise."""
+        return self.n >= MIN_PHOTOS
+
+    def __call__(self, raw: np.ndarray | float) -> np.ndarray:
+        return (np.asarray(raw, dtype=np.float32) - self.center) / self.spread
+
+    def raw_threshold(self, min_score: float) -> float:
+        """The cosine that corresponds to ``min_score`` for this query."""
+        return self.center + min_score * self.spread
+
+
+def fit_scale(scores: np.ndarray, kind: str = DEFAULT_KIND) -> ScoreScale:
+    """The scale of one query from its raw cosines against the library (or a sample of it)."""
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    scores = scores[np.isfinite(scores)]
+    if scores.size == 0:
+        return ScoreScale(0.0, 1.0, 0, kind)
+    if kind == "robust":
+        center = float(np.median(scores))
+        spread = MAD_TO_SIGMA * float(np.median(np.abs(scores - center)))
+    elif kind == "z":
+        center, spread = float(scores.mean()), float(scores.std())
+    else:
+        raise ValueError(f"unknown calibration kind {kind!r}; choose one of {KINDS}")
+    if not spread > 1e-6:  # a constant column (tiny library, degenerate query): fall back to the raw spread
+        spread = max(float(scores.std()), 1e-3)
+    return ScoreScale(center, spread, int(scores.size), kind)
+
+
+def sample_rows(n: int, size: int = SAMPLE_SIZE, seed: int = 0) -> np.ndarray | None:
+    """A fixed sample of row indices (None = use all rows): the same photos for every query, so scores are
+    comparable between queries and stable between runs."""
+    if n <= size:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+
+
+def scale_for(query: np.ndarray, matrix: np.ndarray, kind: str = DEFAULT_KIND,
+              rows: np.ndarray | None = None) -> ScoreScale:
+    """The scale of ``query`` against a library ``matrix`` ``(n, d)``, using ``rows`` of it when given.
+
+    Calibrate against the whole library, not a filtered subset: a folder filter should hide photos, not
+    change what a score means.
+    """
+    query = normalize(np.asarray(query, dtype=np.float32).reshape(-1))
+    sub = matrix if rows is None else matrix[rows]
+    return fit_scale(sub @ query, kind)
+
+
+def calibrated_scores(query: np.ndarray, matrix: np.ndarray, kind: str = DEFAULT_KIND) -> np.ndarray:
+    """Calibrated score of every row of ``matrix`` for ``query`` (statistics over all rows)."""
+    raw = matrix @ normalize(np.asarray(query, dtype=np.float32).reshape(-1))
+    return fit_scale(raw, kind)(raw)
+
+
+def keep_above(scores: np.ndarray, min_score: float | None, scale: ScoreScale | None = None) -> np.ndarray:
+    """Boolean mask of results to show; everything when no cutoff or the scale is unreliable."""
+    scores = np.asarray(scores)
+    if min_score is None or (scale is not None and not scale.reliable):
+        return np.ones(scores.shape, dtype=bool)
+    return scores >= min_score
