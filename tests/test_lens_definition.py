@@ -145,3 +145,18 @@ def test_presets_cover_the_main_notions_and_all_load() -> None:
 def test_unknown_preset_lists_what_exists() -> None:
     with pytest.raises(LensDefinitionError, match="Available: .*colour"):
         load_preset("no-such-lens")
+
+
+def test_presets_fall_back_to_package_data_and_say_when_none_exist(tmp_path, monkeypatch) -> None:
+    from photolens.lenses import presets
+
+    monkeypatch.setattr(presets, "_PACKAGE_ROOT", tmp_path / "photolens")
+    monkeypatch.setattr(presets.resources, "files", lambda _package: tmp_path / "photolens")
+    assert presets.list_presets() == []
+    with pytest.raises(LensDefinitionError, match="none installed"):
+        presets.load_preset("colour")
+    packaged = tmp_path / "photolens" / "data" / "lenses"
+    packaged.mkdir(parents=True)
+    make(name="packaged").save(packaged / "packaged.toml")
+    assert presets.list_presets() == ["packaged"]
+    assert presets.load_preset("packaged").values == ("red", "blue", "green")
