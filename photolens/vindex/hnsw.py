@@ -1,0 +1,359 @@
+"""Approximate search with hnswlib (inner product on normalised vectors = cosine).
+
+Photo ids are used directly as hnswlib labels. Deletion is hnswlib's mark-deleted (the element stays in the
+graph and keeps costing memory and a little search time), so ``deleted_fraction`` tells the owner when to
+rebuild (compaction). Re-adding a live or deleted id updates the element in place.
+
+Defaults come from ``benchmarks/search_bench.py`` on clustered CLIP-like data (2 cores): M=16,
+ef_construction=100 and ef_search=128 give recall@50 >= 0.98 at 1M photos in well under 10 ms per query,
+and build about twice as fast as ef_construction=200 for the same recall at that ef.
+
+Not thread-safe by itself (hnswlib forbids add_items concurrent with knn_query): ``IndexManager`` locks.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from photolens.vindex.base import SearchHits, as_batch, as_ids, as_queries, top_k
+from photolens.vindex.errors import IndexCorruptError
+from photolens.vindex.persist import read_json, remove_files, verify_file, write_atomic, write_json_atomic
+
+FORMAT = "photolens-hnsw"
+FORMAT_VERSION = 1
+_BITMAP_MAX_LABEL = 1 << 26
+"""Largest label for which a filter is a byte map (64 MiB at most); beyond it a Python set is used."""
+
+
+@dataclass(frozen=True)
+class HnswParams:
+    """Graph degree ``m``, build beam ``ef_construction``, default search beam ``ef_search`` (>= k always)."""
+
+    m: int = 16
+    ef_construction: int = 100
+    ef_search: int = 128
+    seed: int = 100
+
+
+def default_threads() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class HnswIndex:
+    """hnswlib graph over (photo id, vector) with tracking of live and mark-deleted ids."""
+
+    def __init__(
+        self, dim: int, params: HnswParams | None = None, capacity: int = 1024, num_threads: int | None = None
+    ) -> None:
+        import hnswlib
+
+        self._params = params or HnswParams()
+        self._dim = int(dim)
+        self._threads = num_threads or default_threads()
+        self._index = hnswlib.Index(space="ip", dim=self._dim)
+        self._index.init_index(
+            max_elements=max(int(capacity), 16),
+            M=self._params.m,
+            ef_construction=self._params.ef_construction,
+            random_seed=self._params.seed,
+        )
+        self._ef = 0
+        self._live: set[int] = set()
+        self._dead: set[int] = set()
+        self._max_label = -1
+        self.saved_digests: np.ndarray | None = None
+        """Digests stored by ``save`` (aligned with the sorted ids at load time), for the owner to check."""
+
+    # -- properties ------------------------------------------------------------------------------
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def params(self) -> HnswParams:
+        return self._params
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def __contains__(self, photo_id: object) -> bool:
+        return photo_id in self._live
+
+    @property
+    def deleted_fraction(self) -> float:
+        """Share of graph elements that are mark-deleted; compaction (a rebuild) resets it to 0."""
+        total = len(self._live) + len(self._dead)
+        return len(self._dead) / total if total else 0.0
+
+    @property
+    def capacity(self) -> int:
+        return int(self._index.get_max_elements())
+
+    def ids(self) -> np.ndarray:
+        """Live ids, sorted."""
+        return np.sort(np.fromiter(self._live, dtype=np.int64, count=len(self._live)))
+
+    # -- updates ---------------------------------------------------------------------------------
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray, num_threads: int | None = None) -> None:
+        ids_arr, vecs = as_batch(ids, vectors, self._dim)
+        if ids_arr.size == 0:
+            return
+        id_list = ids_arr.tolist()
+        live, dead = self._live, self._dead
+        new = sum(1 for i in id_list if i not in live and i not in dead)
+        need = len(live) + len(dead) + new
+        cap = self.capacity
+        if need > cap:
+            # Amortised growth: resize_index reallocates the whole level-0 block.
+            self._index.resize_index(max(need, cap + cap // 2))
+        self._index.add_items(vecs, ids_arr.astype(np.uint64), num_threads=num_threads or self._threads)
+        live.update(id_list)
+        dead.difference_update(id_list)
+        self._max_label = max(self._max_label, int(ids_arr.max()))
+
+    def remove(self, ids: np.ndarray) -> None:
+        live, dead = self._live, self._dead
+        for i in as_ids(ids).tolist():
+            if i in live:
+                self._index.mark_deleted(i)
+                live.discard(i)
+                dead.add(i)
+
+    # -- search ----------------------------------------------------------------------------------
+
+    def search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, num_threads: int | None = None
+    ) -> SearchHits:
+        """Approximate top-k. With ``allowed``: over-fetch + filter when most ids are allowed, else
+        hnswlib's filter callback (which keeps exploring until it has enough allowed candidates)."""
+        q = as_queries(queries, self._dim)
+        n_q, n_live = q.shape[0], len(self._live)
+        if k <= 0:
+            return SearchHits.empty(n_q, 0)
+        if n_live == 0:
+            return SearchHits.empty(n_q, k)
+        threads = num_threads or (1 if n_q == 1 else self._threads)
+        if allowed is None:
+            return self._knn(q, min(k, n_live), k, threads, None)
+        allowed_arr = as_ids(allowed)
+        if allowed_arr.size == 0:
+            return SearchHits.empty(n_q, k)
+        member = self._membership(allowed_arr)
+        fraction = min(1.0, allowed_arr.size / n_live)
+        fetch = math.ceil(k / fraction * 1.3) + 16
+        if fraction >= 0.3 and fetch <= 4 * max(self._params.ef_search, k):
+            hits = self._knn(q, min(fetch, n_live), fetch, threads, None)
+            keep = member.mask(hits.ids)
+            ids = np.where(keep, hits.ids, -1)
+            scores = np.where(keep, hits.scores, np.float32(-np.inf))
+            full = top_k(ids, scores, k)
+            if (full.ids[:, min(k, n_live) - 1] >= 0).all():
+                return full
+        # A Python callback runs under the GIL, so filtered batches use one thread.
+        n_allowed = member.count_live(self._live) if allowed_arr.size <= 200_000 else n_live
+        return self._knn(q, min(k, n_allowed, n_live), k, 1, member)
+
+    def _knn(self, q: np.ndarray, kk: int, k: int, threads: int, member: _Membership | None) -> SearchHits:
+        if kk <= 0:
+            return SearchHits.empty(q.shape[0], k)
+        ef = max(self._params.ef_search, kk)
+        if ef != self._ef:
+            # Benign race between concurrent readers: hnswlib reads ef once per query and uses max(ef, k).
+            self._index.set_ef(ef)
+            self._ef = ef
+        flt = member.callback if member is not None else None
+        try:
+            labels, dist = self._index.knn_query(q, k=kk, num_threads=threads, filter=flt)
+        except RuntimeError:
+            # hnswlib could not collect kk results (tiny graph, heavy deletion or a narrow filter):
+            # retry one by one with shrinking k rather than fail the search.
+            return self._knn_shrinking(q, kk, k, member)
+        return top_k(labels.astype(np.int64), (1.0 - dist).astype(np.float32), k)
+
+    def _knn_shrinking(self, q: np.ndarray, kk: int, k: int, member: _Membership | None) -> SearchHits:
+        out_ids = np.full((q.shape[0], k), -1, dtype=np.int64)
+        out_sc = np.full((q.shape[0], k), -np.inf, dtype=np.float32)
+        flt = member.callback if member is not None else None
+        for r in range(q.shape[0]):
+            kq = kk
+            while kq > 0:
+                try:
+                    labels, dist = self._index.knn_query(q[r : r + 1], k=kq, num_threads=1, filter=flt)
+                except RuntimeError:
+                    kq //= 2
+                    continue
+                hits = top_k(labels.astype(np.int64), (1.0 - dist).astype(np.float32), k)
+                out_ids[r], out_sc[r] = hits.ids[0], hits.scores[0]
+                break
+        return SearchHits(out_ids, out_sc)
+
+    def _membership(self, allowed: np.ndarray) -> _Membership:
+        return _Membership(allowed, self._max_label)
+
+    # -- persistence -----------------------------------------------------------------------------
+
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        meta: dict[str, Any] | None = None,
+        digests: np.ndarray | None = None,
+    ) -> None:
+        """Write index, live ids and sidecar atomically; ``meta`` (e.g. model and lens keys) is checked by
+        ``load``; ``digests`` (``vector_digests`` of the vectors, aligned with ``ids()``) let the owner find
+        vectors that changed in the store since. The caller keeps writers out meanwhile."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ids = self.ids()
+        if digests is not None and np.asarray(digests).shape != ids.shape:
+            raise ValueError("digests must be aligned with ids()")
+        payload = ids.astype("<i8").tobytes()
+        if digests is not None:
+            payload += np.asarray(digests, dtype=np.uint64).astype("<u8").tobytes()
+        index_info = write_atomic(path, lambda tmp: self._index.save_index(str(tmp)))
+        ids_info = write_atomic(_ids_path(path), lambda tmp: tmp.write_bytes(payload))
+        p = self._params
+        sidecar = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "space": "ip",
+            "dim": self._dim,
+            "m": p.m,
+            "ef_construction": p.ef_construction,
+            "ef_search": p.ef_search,
+            "count": len(self._live),
+            "elements": len(self._live) + len(self._dead),
+            "index": index_info,
+            "ids": ids_info,
+            "digests": digests is not None,
+            "meta": meta or {},
+        }
+        write_json_atomic(_sidecar_path(path), sidecar)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        expected_ids: np.ndarray | None = None,
+        expected_meta: dict[str, Any] | None = None,
+        num_threads: int | None = None,
+        ef_search: int | None = None,
+    ) -> HnswIndex:
+        """Load a saved index after verifying sidecar, sizes and checksums *before* hnswlib parses it.
+
+        ``expected_ids`` (the store's live ids) must equal the saved set; ``expected_meta`` must equal the
+        saved meta. Any mismatch, truncation or corruption raises ``IndexCorruptError``: rebuild.
+        """
+        import hnswlib
+
+        path = Path(path)
+        side = read_json(_sidecar_path(path))
+        if side.get("format") != FORMAT or side.get("version") != FORMAT_VERSION:
+            raise IndexCorruptError(
+                f"{path.name}: unknown index format {side.get('format')!r} v{side.get('version')}"
+            )
+        try:
+            dim, count, elements = int(side["dim"]), int(side["count"]), int(side["elements"])
+            params = HnswParams(
+                m=int(side["m"]),
+                ef_construction=int(side["ef_construction"]),
+                ef_search=int(ef_search or side["ef_search"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise IndexCorruptError(f"{path.name}: incomplete sidecar") from exc
+        if side.get("space") != "ip" or dim <= 0 or not 0 <= count <= elements:
+            raise IndexCorruptError(f"{path.name}: inconsistent sidecar")
+        if expected_meta is not None and side.get("meta") != expected_meta:
+            raise IndexCorruptError(f"{path.name}: built for {side.get('meta')}, not {expected_meta}")
+        verify_file(path, side.get("index"))
+        verify_file(_ids_path(path), side.get("ids"))
+        raw = np.frombuffer(_ids_path(path).read_bytes(), dtype="<i8")
+        has_digests = bool(side.get("digests"))
+        if raw.size != count * (2 if has_digests else 1):
+            raise IndexCorruptError(f"{path.name}: id list does not match the sidecar")
+        ids = raw[:count].astype(np.int64)
+        digests = raw[count:].view("<u8").astype(np.uint64) if has_digests else None
+        if ids.size != count or (ids.size > 1 and not (np.diff(ids) > 0).all()):
+            raise IndexCorruptError(f"{path.name}: id list does not match the sidecar")
+        if expected_ids is not None:
+            want = np.unique(as_ids(expected_ids))
+            if want.size != ids.size or not np.array_equal(want, ids):
+                missing = np.setdiff1d(want, ids).size
+                extra = np.setdiff1d(ids, want).size
+                raise IndexCorruptError(
+                    f"{path.name}: out of date ({missing} photos missing, {extra} no longer in the library)"
+                )
+        self = cls.__new__(cls)
+        self._params = params
+        self._dim = dim
+        self._threads = num_threads or default_threads()
+        self._index = hnswlib.Index(space="ip", dim=dim)
+        try:
+            self._index.load_index(str(path))
+        except (RuntimeError, MemoryError, ValueError) as exc:
+            raise IndexCorruptError(f"{path.name}: hnswlib cannot load it: {exc}") from exc
+        labels = self._index.get_ids_list()
+        if self._index.element_count != elements or len(labels) != elements or self._index.dim != dim:
+            raise IndexCorruptError(f"{path.name}: graph does not match its sidecar")
+        self._live = set(ids.tolist())
+        self._dead = set(labels)
+        self._dead.difference_update(self._live)
+        if len(self._dead) != elements - count:
+            raise IndexCorruptError(f"{path.name}: live ids are not in the graph")
+        self._ef = 0
+        self._max_label = int(max(labels)) if labels else -1
+        self.saved_digests = digests
+        return self
+
+    @staticmethod
+    def remove_files(path: str | os.PathLike[str]) -> None:
+        path = Path(path)
+        remove_files(_sidecar_path(path), path, _ids_path(path))
+
+
+def _sidecar_path(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
+
+
+def _ids_path(path: Path) -> Path:
+    return path.with_name(path.name + ".ids")
+
+
+class _Membership:
+    """An allowed-id set in the two shapes the search needs: a vectorised mask and a fast scalar callback."""
+
+    def __init__(self, allowed: np.ndarray, max_label: int) -> None:
+        self._allowed = allowed
+        self._bytes: bytearray | None = None
+        self._set: set[int] | None = None
+        if max_label < _BITMAP_MAX_LABEL:
+            bm = np.zeros(max(max_label, 0) + 1, dtype=np.uint8)
+            bm[allowed[allowed <= max_label]] = 1
+            self._bm = bm
+            self._bytes = bytearray(bm)
+        else:
+            self._bm = None
+            self._set = set(allowed.tolist())
+
+    @property
+    def callback(self) -> Any:
+        # bytearray.__getitem__ / set.__contains__ are C-level: ~2x cheaper per call than a lambda.
+        return self._bytes.__getitem__ if self._bytes is not None else self._set.__contains__  # type: ignore[union-attr]
+
+    def mask(self, labels: np.ndarray) -> np.ndarray:
+        if self._bm is not None:
+            ok = (labels >= 0) & (labels < self._bm.size)
+            out = np.zeros(labels.shape, dtype=bool)
+            out[ok] = self._bm[labels[ok]].astype(bool)
+            return out
+        return np.isin(labels, self._allowed)
+
+    def count_live(self, live: set[int]) -> int:
+        return len(live.intersection(self._allowed.tolist()))
