@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -163,23 +160,9 @@ def test_weights_status_of_a_tag_needs_no_network() -> None:
     assert "laion/" in status.location
 
 
-def test_missing_weights_fail_fast_even_without_hf_hub_offline(tmp_path: Path) -> None:
-    """Without HF_HUB_OFFLINE the loader must still not try the network (no retries, no hang)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
-    env["HF_HUB_CACHE"] = str(tmp_path / "hf-cache")
-    env["HF_HOME"] = str(tmp_path / "hf-home")
-    script = textwrap.dedent(f"""
-        from photolens.embedding.embedder import load_embedder
-        from photolens.errors import ModelUnavailableError
-        try:
-            load_embedder({DEFAULT_SPEC!r})
-        except ModelUnavailableError as exc:
-            print("UNAVAILABLE:", exc)
-    """)
-    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert "UNAVAILABLE:" in result.stdout and "laion/" in result.stdout
+# Without HF_HUB_OFFLINE the same must hold (no download attempt, no retries, no hang): that is checked
+# end to end, in a subprocess with a timeout, by
+# tests/test_cli.py::test_default_model_without_weights_models_says_not_downloaded_and_index_fails_clearly.
 
 
 # ---------------------------------------------------------------------------------------- dimension

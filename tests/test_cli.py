@@ -1,0 +1,280 @@
+"""The command line as a user runs it: ``python -m photolens`` in a subprocess with the tiny model.
+
+Each model load costs a subprocess several seconds (importing torch and open_clip), so these tests are
+few and each tells a whole story.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import cli_env
+from tests.images import make_photo_set, pattern, write_broken_files
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parent.parent
+TIMEOUT_S = 180
+
+
+def photolens(env: dict[str, str], *args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "photolens", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=TIMEOUT_S)
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    return result
+
+
+def db_count(db: Path, sql: str) -> int:
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn:
+        return int(conn.execute(sql).fetchone()[0])
+
+
+def start_index(env: dict[str, str], root: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "photolens", "index", str(root), "--batch-size", "2"], cwd=REPO,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_embeddings(db: Path, process: subprocess.Popen[str], at_least: int) -> int:
+    """Poll the database until the running indexer has committed ``at_least`` vectors."""
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "indexing finished before it could be interrupted"
+        try:
+            count = db_count(db, "SELECT count(*) FROM embeddings")
+        except sqlite3.OperationalError:  # not created yet, or mid-migration
+            count = 0
+        if count >= at_least:
+            return count
+        time.sleep(0.005)
+    raise AssertionError("no batch was committed in time")
+
+
+# ---------------------------------------------------------------------------------------- no torch
+
+
+def test_help_does_not_import_torch() -> None:
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "photolens", "--help"], cwd=REPO,
+                            capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert result.returncode == 0
+    assert "index" in result.stdout and "search" in result.stdout
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert "photolens.cli" in imported
+    assert not {"torch", "open_clip", "PySide6", "hnswlib"} & imported
+
+
+def test_bad_query_and_missing_photo_are_clear_errors(tmp_path: Path, tiny_spec: str) -> None:
+    env = cli_env(tiny_spec, tmp_path / "cli.db")
+    result = photolens(env, "search", "dog", "+")
+    assert result.returncode == 1 and "photolens: Query ends with an operator" in result.stderr
+    result = photolens(env, "similar", str(tmp_path / "nope.jpg"))
+    assert result.returncode == 1 and "Photo not found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_newer_database_is_refused_by_the_cli(tmp_path: Path, tiny_spec: str) -> None:
+    db = tmp_path / "cli.db"
+    env = cli_env(tiny_spec, tmp_path / "unused.db")
+    ok(photolens(env, "--db", str(db), "status"))
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'ffff_future'")
+        conn.commit()
+    result = photolens(env, "--db", str(db), "status")
+    assert result.returncode == 1
+    assert "newer photolens" in result.stderr and "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------------------------------- default model, no weights
+
+
+def test_default_model_without_weights_models_says_not_downloaded_and_index_fails_clearly(tmp_path: Path) -> None:
+    """An empty Hugging Face cache and no HF_HUB_OFFLINE: nothing may hang on the network. ``models`` marks
+    the default model "not downloaded"; ``index`` still scans, then exits 1 saying what is missing and how
+    to get it. (Both start at once: each spends seconds importing open_clip.)"""
+    lib = tmp_path / "lib"
+    make_photo_set(lib, count=2)
+    env = {k: v for k, v in os.environ.items() if k not in ("PHOTOLENS_MODEL", "HF_HUB_OFFLINE")}
+    env["PHOTOLENS_DB"] = str(tmp_path / "cli.db")
+    command = [sys.executable, "-m", "photolens"]
+    models = subprocess.Popen([*command, "models"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    index = subprocess.Popen([*command, "index", str(lib)], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    models_out, models_err = models.communicate(timeout=TIMEOUT_S)
+    index_out, index_err = index.communicate(timeout=TIMEOUT_S)
+
+    assert models.returncode == 0, models_err
+    current = next(line for line in models_out.splitlines() if line.startswith("*"))
+    assert "ViT-B-32-256:datacomp_s34b_b86k" in current and "not downloaded" in current
+
+    assert index.returncode == 1, index_err
+    assert "Done: 2 new" in index_out
+    assert "not embedded" in index_err
+    assert "laion/CLIP-ViT-B-32-256x256-DataComp-s34B-b86K" in index_err
+    assert "models download" in index_err and "Traceback" not in index_err
+    assert db_count(tmp_path / "cli.db", "SELECT count(*) FROM photos WHERE metadata_read") == 2
+
+
+# ---------------------------------------------------------------------------------------- a user's story
+#
+# One library goes through: an index run stopped by Ctrl-C, one killed with kill -9, a run that resumes,
+# then edits, a re-index, searches, similar, status and failures. The stages are separate tests reading
+# what the module fixture recorded; the last test changes the library.
+
+TOTAL = 240
+
+
+@dataclass
+class Story:
+    lib: Path
+    db: Path
+    env: dict[str, str]
+    photos: list[Path]
+    broken: dict[str, Path]
+    interrupted: subprocess.CompletedProcess[str] | None = None
+    after_interrupt: int = 0
+    killed_rc: int = 0
+    after_kill: int = 0
+    integrity: str = ""
+    foreign_key_problems: list = field(default_factory=list)
+    photos_after_kill: int = 0
+    resumed: dict = field(default_factory=dict)
+
+
+def run_until_committed(story: Story, at_least: int) -> subprocess.Popen[str]:
+    process = start_index(story.env, story.lib)
+    try:
+        wait_for_embeddings(story.db, process, at_least)
+    except BaseException:
+        process.kill()
+        process.communicate()
+        raise
+    return process
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory, tiny_spec: str) -> Story:
+    base = tmp_path_factory.mktemp("cli-story")
+    lib = base / "Pictures"
+    # module scope runs before the per-test isolation fixture: isolate explicitly
+    env = cli_env(tiny_spec, base / "cli.db")
+    env.update(PHOTOLENS_DATA_DIR=str(base / "data"), HF_HUB_OFFLINE="1", HF_HUB_CACHE=str(base / "hf-cache"))
+    record = Story(lib=lib, db=base / "cli.db", env=env, photos=make_photo_set(lib, count=TOTAL),
+                   broken=write_broken_files(lib / "broken"))
+
+    # Ctrl-C after the first committed batch
+    process = run_until_committed(record, 1)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=TIMEOUT_S)
+    record.interrupted = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+    record.after_interrupt = db_count(record.db, "SELECT count(*) FROM embeddings")
+
+    # kill -9 once more vectors are committed: no chance to clean up
+    process = run_until_committed(record, record.after_interrupt + 1)
+    process.kill()
+    process.communicate(timeout=TIMEOUT_S)
+    record.killed_rc = process.returncode
+    record.after_kill = db_count(record.db, "SELECT count(*) FROM embeddings")
+    with contextlib.closing(sqlite3.connect(record.db)) as conn:
+        record.integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        record.foreign_key_problems = conn.execute("PRAGMA foreign_key_check").fetchall()
+    record.photos_after_kill = db_count(record.db, "SELECT count(*) FROM photos")
+
+    # the same command again resumes
+    record.resumed = json.loads(ok(photolens(env, "index", str(lib), "--json", "--batch-size", "16")).stdout)
+    return record
+
+
+def test_ctrl_c_stops_cleanly_keeping_committed_work(story: Story) -> None:
+    assert story.interrupted is not None
+    assert story.interrupted.returncode == 130, story.interrupted.stderr
+    assert "Interrupted" in story.interrupted.stderr and "run the same command to resume" in story.interrupted.stderr
+    assert "Traceback" not in story.interrupted.stderr
+    assert 0 < story.after_interrupt < TOTAL
+
+
+def test_kill_9_leaves_a_consistent_database(story: Story) -> None:
+    assert story.killed_rc == -signal.SIGKILL
+    assert story.after_interrupt < story.after_kill < TOTAL
+    assert story.integrity == "ok"
+    assert story.foreign_key_problems == []
+    assert story.photos_after_kill == TOTAL + len(story.broken)
+
+
+def test_next_run_resumes_where_it_stopped(story: Story) -> None:
+    summary = story.resumed
+    assert (summary["new"], summary["changed"], summary["unchanged"]) == (0, 0, TOTAL + len(story.broken))
+    assert summary["embedded"] == TOTAL - story.after_kill
+    assert db_count(story.db, "SELECT count(*) FROM embeddings") == TOTAL
+
+
+def test_failures_lists_broken_files_with_reasons(story: Story) -> None:
+    failures = json.loads(ok(photolens(story.env, "failures", "--json")).stdout)
+    assert {f["path"] for f in failures} == {str(p) for p in story.broken.values()}
+    assert all(f["reason"] for f in failures)
+    text = ok(photolens(story.env, "failures")).stdout
+    assert f"{story.broken['empty']}: empty file (0 bytes)" in text
+
+
+def test_status_reports_counts_without_loading_the_model(story: Story) -> None:
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "photolens", "status", "--json"], cwd=REPO,
+                            env=story.env, capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert (info["photos"], info["embedded"], info["failed"], info["missing"]) == (
+        TOTAL + len(story.broken), TOTAL, len(story.broken), 0)
+    assert info["roots"] == [str(story.lib)]
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert "torch" not in imported and "open_clip" not in imported
+
+
+def test_similar_of_a_library_photo_returns_its_copy_first_after_reindexing_changes(story: Story) -> None:
+    lib, photos, env = story.lib, story.photos, story.env
+    pattern(500, (120, 80)).save(photos[0], "JPEG")  # changed
+    added = lib / "new.jpg"
+    pattern(501).save(added, "JPEG")  # new
+    copy = lib / "copy_of_1.jpg"
+    shutil.copyfile(photos[1], copy)  # exact copy
+    moved = lib / "moved" / "renamed_2.jpg"
+    moved.parent.mkdir()
+    photos[2].rename(moved)  # moved
+    photos[3].unlink()  # deleted
+    summary = json.loads(ok(photolens(env, "index", "--json")).stdout)  # no PATH: the folders indexed before
+    assert {k: summary[k] for k in ("new", "changed", "moved", "deleted", "copied", "embedded", "failed")} == {
+        "new": 2, "changed": 1, "moved": 1, "deleted": 1, "copied": 1, "embedded": 2, "failed": 0}
+    assert summary["model_error"] is None
+
+    # a text search: JSON array of {path, score}, absolute paths, best first, deleted photos absent
+    hits = json.loads(ok(photolens(env, "search", "a", "photo", "+", "2:beach", "--json", "--limit", "1000")).stdout)
+    assert isinstance(hits, list) and len(hits) == TOTAL + 1
+    assert all(set(h) >= {"path", "score"} and os.path.isabs(h["path"]) for h in hits)
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+    paths = {h["path"] for h in hits}
+    assert {str(added), str(copy), str(moved), str(photos[0])} <= paths
+    assert str(photos[3]) not in paths and str(photos[2]) not in paths
+
+    # similar of a library photo given by a relative path: its byte-identical copy first, itself excluded
+    similar = json.loads(ok(photolens(env, "similar", "sub/photo_001.jpg", "--json", "--limit", "3", cwd=lib)).stdout)
+    assert similar[0]["path"] == str(copy) and similar[0]["score"] == pytest.approx(1.0, abs=1e-3)
+    assert str(photos[1]) not in [h["path"] for h in similar]
+
+    # a photo term restricted to a folder (stored vectors: no model load)
+    in_moved = json.loads(ok(photolens(env, "search", f"@{copy}", "--in", str(moved.parent), "--json")).stdout)
+    assert [h["path"] for h in in_moved] == [str(moved)]
+
+    status = ok(photolens(env, "status")).stdout
+    assert f"{TOTAL + 1} embedded" in status and "1 missing" in status
