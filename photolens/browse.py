@@ -18,8 +18,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from photolens.paths import folder_prefix, from_db_path
+from photolens.paths import folder_prefix, from_db_path, to_db_path
 from photolens.store.database import Database
+from photolens.store.queries import under_prefix
 from photolens.store.schema import Embedding, Photo, Setting
 
 #: Orders a list of photos can be shown in. ``relevance`` keeps the given order (search results).
@@ -77,10 +78,11 @@ def _live(include_failed: bool = False) -> list:
 
 
 def _under_folder(folder: str, recursive: bool):
-    folder = os.path.abspath(folder)
+    """Photos in ``folder`` (and below, when ``recursive``), matched case-sensitively on the stored form."""
+    stored = to_db_path(os.path.abspath(folder))[0]
     if recursive:
-        return (Photo.folder == folder) | Photo.folder.startswith(folder_prefix(folder), autoescape=True)
-    return Photo.folder == folder
+        return (Photo.folder == stored) | under_prefix(Photo.folder, folder_prefix(stored))
+    return Photo.folder == stored
 
 
 def sort_rows(rows: Sequence[PhotoRow], mode: str, descending: bool = False) -> list[PhotoRow]:

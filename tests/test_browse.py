@@ -42,8 +42,9 @@ def test_list_photos_folder_recursive_and_direct(indexed):
     assert {r.name for r in browse.list_photos(library.db, folder=trip)} == {"a_new.jpg", "b_old.jpg"}
     assert {r.name for r in browse.list_photos(library.db, folder=trip, recursive=False)} == {"a_new.jpg"}
     assert browse.count_photos(library.db, folder=str(root / "sub")) == 3
-    # a sibling whose name starts the same is not "under" the folder
+    # a sibling whose name starts the same is not "under" the folder, nor one differing in case
     assert browse.list_photos(library.db, folder=str(root / "su")) == []
+    assert browse.list_photos(library.db, folder=str(root / "TRIP")) == []
 
 
 def test_sort_by_date_uses_capture_date_before_file_time(indexed):

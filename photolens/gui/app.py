@@ -1,0 +1,91 @@
+"""Starting the desktop app: ``photolens gui`` and the ``photolens-gui`` launcher both call :func:`main`.
+
+Startup stays fast: this module imports only PySide6 and the light parts of photolens; torch is imported
+the first time a search or an indexing run needs the model (``Library`` loads it lazily).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+APP_ID = "photolens"
+
+
+def _parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="photolens-gui", description="photolens desktop app")
+    parser.add_argument("--db", metavar="PATH_OR_URL", help="library database (env PHOTOLENS_DB)")
+    parser.add_argument("--model", metavar="SPEC", help="CLIP model spec (env PHOTOLENS_MODEL)")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args, _qt_args = parser.parse_known_args(argv)
+    return args
+
+
+def create_application(argv: list[str] | None = None):
+    """The QApplication with the app's names, icon and stylesheet (reused if one exists)."""
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    from photolens.gui.resources import app_icon, stylesheet
+
+    app = QApplication.instance()
+    if app is None:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    QCoreApplication.setOrganizationName(APP_ID)
+    QCoreApplication.setApplicationName(APP_ID)
+    QGuiApplication.setApplicationDisplayName("photolens")
+    QGuiApplication.setDesktopFileName("io.github.photolens.Photolens")
+    app.setWindowIcon(app_icon())
+    sheet = stylesheet()
+    if sheet:
+        app.setStyleSheet(sheet)
+    return app
+
+
+def effective_model(model: str | None, saved: str) -> str | None:
+    """--model, then PHOTOLENS_MODEL, then the model chosen in the app's settings, else the default."""
+    return model or os.environ.get("PHOTOLENS_MODEL") or saved or None
+
+
+def main(db: str | None = None, model: str | None = None, argv: list[str] | None = None) -> int:
+    """Run the app until its window closes; returns the exit status."""
+    argv = list(sys.argv if argv is None else argv)
+    if db is None and model is None:
+        args = _parse_args(argv[1:])
+        db, model = args.db, args.model
+        if args.verbose:
+            logging.basicConfig(level=logging.DEBUG)
+    app = create_application(argv)
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from photolens.errors import PhotolensError
+    from photolens.gui.main_window import MainWindow
+    from photolens.gui.settings import load_settings
+    from photolens.library import Library
+
+    settings = load_settings()
+    try:
+        library = Library(db=db, model=effective_model(model, settings.model))
+    except PhotolensError as exc:
+        QMessageBox.critical(None, "photolens cannot open the library", str(exc))
+        return 1
+    window = MainWindow(library, settings)
+    window.show()
+    smoke = os.environ.get("PHOTOLENS_GUI_SMOKE", "")
+    if smoke:  # packaging check: start, paint, quit after N ms (default 1500)
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(int(smoke) if smoke.isdigit() and int(smoke) > 100 else 1500, window.close)
+    try:
+        return int(app.exec())
+    finally:
+        library.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Painting one grid cell: the thumbnail when it is in memory, a placeholder until then, a caption."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from photolens.gui.models import Roles
+
+PADDING = 6
+CAPTION_LINES = 1
+
+
+class ThumbnailDelegate(QStyledItemDelegate):
+    """Square cells of ``size`` px; the photo fits inside, keeping its aspect ratio."""
+
+    def __init__(self, parent: QWidget | None = None, size: int = 160, captions: bool = True):
+        super().__init__(parent)
+        self._size = size
+        self.captions = captions
+        self.placeholder = QColor(128, 128, 128, 40)
+        self.broken = QColor(200, 60, 60, 60)
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def set_size(self, size: int) -> None:
+        self._size = size
+
+    def _caption_height(self, option: QStyleOptionViewItem) -> int:
+        return option.fontMetrics.height() * CAPTION_LINES + 4 if self.captions else 0
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:  # noqa: N802
+        return QSize(self._size + 2 * PADDING, self._size + 2 * PADDING + self._caption_height(option))
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        painter.save()
+        rect = option.rect
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        if selected:
+            highlight = QColor(option.palette.highlight().color())
+            highlight.setAlpha(110)
+            path = QPainterPath()
+            path.addRoundedRect(QRectF(rect.adjusted(1, 1, -1, -1)), 6, 6)
+            painter.fillPath(path, highlight)
+        if option.state & QStyle.StateFlag.State_HasFocus:
+            painter.setPen(QPen(option.palette.highlight().color(), 1.5))
+            painter.drawRoundedRect(QRectF(rect.adjusted(1, 1, -2, -2)), 6, 6)
+
+        side = min(self._size, rect.width() - 2 * PADDING)
+        box = QRect(rect.x() + (rect.width() - side) // 2, rect.y() + PADDING, side, side)
+        pixmap = index.data(Roles.Thumbnail)
+        if pixmap is not None and not pixmap.isNull():
+            scaled = pixmap.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRect(0, 0, scaled.width(), scaled.height())
+            target.moveCenter(box.center())
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            painter.drawPixmap(target, pixmap)
+        else:
+            failed = index.data(Roles.ThumbnailFailed)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(self.broken if failed else self.placeholder)
+            inner = box.adjusted(side // 10, side // 10, -side // 10, -side // 10)
+            painter.drawRoundedRect(QRectF(inner), 8, 8)
+            if failed:
+                painter.setPen(option.palette.text().color())
+                painter.drawText(inner, Qt.AlignmentFlag.AlignCenter, "⚠")
+
+        if self.captions:
+            text_rect = QRect(rect.x() + PADDING, box.bottom() + 3, rect.width() - 2 * PADDING,
+                              self._caption_height(option))
+            name = index.data(Qt.ItemDataRole.DisplayRole) or ""
+            elided = option.fontMetrics.elidedText(name, Qt.TextElideMode.ElideMiddle, text_rect.width())
+            color = option.palette.highlightedText().color() if selected else option.palette.text().color()
+            painter.setPen(color)
+            painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, elided)
+        painter.restore()

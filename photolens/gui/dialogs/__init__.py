@@ -1,0 +1,1 @@
+"""Dialogs and pages: welcome, model setup, settings, export, lens editor, failures."""

@@ -1,0 +1,186 @@
+"""The model-setup dialog: which model is missing, its size, and the ways to provide it (download where a
+network exists, or a local folder / checkpoint). Browsing, dates and folders work without a model."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photolens.embedding.spec import ModelSpec, parse_model_spec, weights_status
+from photolens.gui.model_setup import can_download, describe_size, download_weights
+
+
+class _DownloadSignals(QObject):
+    progress = Signal(int, int)
+    done = Signal(str)
+    failed = Signal(str)
+
+
+class _DownloadJob(QRunnable):
+    def __init__(self, spec: ModelSpec, signals: _DownloadSignals, cancel: threading.Event, downloader: Any):
+        super().__init__()
+        self.spec, self.signals, self.cancel, self.downloader = spec, signals, cancel, downloader
+
+    def run(self) -> None:
+        try:
+            path = self.downloader(self.spec, lambda done, total: self.signals.progress.emit(done, total), self.cancel)
+        except Exception as exc:  # noqa: BLE001 - shown in the dialog
+            self.signals.failed.emit(str(exc))
+            return
+        self.signals.done.emit(str(path))
+
+
+def validate_choice(spec_text: str) -> str | None:
+    """None when ``spec_text`` names weights that are here, else why not."""
+    from photolens.errors import PhotolensError
+
+    try:
+        spec = parse_model_spec(spec_text)
+        if spec.kind == "tag":
+            return None  # checked when loaded
+        status = weights_status(spec)
+    except PhotolensError as exc:
+        return str(exc)
+    return None if status.available else f"{status.detail}: {status.location}"
+
+
+class ModelMissingDialog(QDialog):
+    """``chosen_spec`` is set when the user provided weights (download finished or a local choice)."""
+
+    model_chosen = Signal(str)
+
+    def __init__(self, spec: ModelSpec, message: str, pool: Any, parent: QWidget | None = None,
+                 downloader: Any = download_weights):
+        super().__init__(parent)
+        self.setWindowTitle("Model needed for search")
+        self.setObjectName("modelDialog")
+        self.spec = spec
+        self.pool = pool
+        self.downloader = downloader
+        self.chosen_spec: str | None = None
+        self._cancel = threading.Event()
+        self._signals = _DownloadSignals()
+        self._signals.progress.connect(self._on_progress)
+        self._signals.done.connect(self._on_done)
+        self._signals.failed.connect(self._on_failed)
+
+        heading = QLabel(f"<h3>The search model is not installed</h3>"
+                         f"<p>Model: <b>{spec.text}</b> ({describe_size(spec)})</p>")
+        heading.setTextFormat(Qt.TextFormat.RichText)
+        heading.setWordWrap(True)
+        self.message = QLabel(message)
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setObjectName("modelMessage")
+        still = QLabel("Without it you can still browse folders and dates; indexing reads dates and cameras, "
+                       "and photos become searchable once the model is here.")
+        still.setWordWrap(True)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setObjectName("modelStatus")
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+
+        self.download_button = QPushButton(f"Download ({describe_size(spec)})")
+        self.download_button.setVisible(can_download(spec))
+        self.download_button.clicked.connect(self.start_download)
+        self.folder_button = QPushButton("Use a model folder…")
+        self.folder_button.setToolTip("A folder with open_clip_config.json and the weights (.safetensors/.bin)")
+        self.folder_button.clicked.connect(self.choose_folder)
+        self.arch = QLineEdit(spec.arch or "ViT-B-32-256")
+        self.arch.setToolTip("open_clip architecture of the checkpoint file")
+        self.arch.setMaximumWidth(160)
+        self.file_button = QPushButton("Use a checkpoint file…")
+        self.file_button.clicked.connect(self.choose_checkpoint)
+        self.skip_button = QPushButton("Continue without a model")
+        self.skip_button.clicked.connect(self.reject)
+
+        row = QHBoxLayout()
+        row.addWidget(self.download_button)
+        row.addWidget(self.folder_button)
+        row.addWidget(QLabel("Architecture"))
+        row.addWidget(self.arch)
+        row.addWidget(self.file_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading)
+        layout.addWidget(self.message)
+        layout.addWidget(still)
+        layout.addLayout(row)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        bottom = QHBoxLayout()
+        bottom.addStretch(1)
+        bottom.addWidget(self.skip_button)
+        layout.addLayout(bottom)
+        self.resize(760, 360)
+
+    # ---- local weights
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose an open_clip model folder")
+        if folder:
+            self.use_spec(f"local-dir:{folder}")
+
+    def choose_checkpoint(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a checkpoint", os.path.expanduser("~"),
+                                              "Checkpoints (*.safetensors *.bin *.pt *.pth)")
+        if path:
+            self.use_spec(f"{self.arch.text().strip() or 'ViT-B-32-256'}:{path}")
+
+    def use_spec(self, spec_text: str) -> bool:
+        problem = validate_choice(spec_text)
+        if problem:
+            self.status.setText(f"Cannot use that: {problem}")
+            return False
+        self.chosen_spec = spec_text
+        self.model_chosen.emit(spec_text)
+        self.accept()
+        return True
+
+    # ---- download
+    def start_download(self) -> None:
+        self.download_button.setEnabled(False)
+        self.progress.setVisible(True)
+        self.progress.setRange(0, 0)
+        self.status.setText("Connecting to Hugging Face…")
+        self._cancel.clear()
+        self.pool.start(_DownloadJob(self.spec, self._signals, self._cancel, self.downloader))
+
+    @Slot(int, int)
+    def _on_progress(self, done: int, total: int) -> None:
+        if total:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * done / total))
+            self.status.setText(f"Downloading… {done / 1e6:,.0f} / {total / 1e6:,.0f} MB")
+
+    @Slot(str)
+    def _on_done(self, path: str) -> None:
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        self.status.setText(f"Downloaded to {path}")
+        self.chosen_spec = self.spec.text
+        self.model_chosen.emit(self.spec.text)
+        self.accept()
+
+    @Slot(str)
+    def _on_failed(self, error: str) -> None:
+        self.progress.setVisible(False)
+        self.download_button.setEnabled(True)
+        self.status.setText(f"Download failed: {error}")
+
+    def reject(self) -> None:
+        self._cancel.set()
+        super().reject()

@@ -1,0 +1,137 @@
+"""Workers: stale results dropped, bounded batches, rate/ETA, and the indexing worker's progress, pause,
+cancel and resume on a real library."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QThreadPool
+
+from photolens.gui.workers import (
+    BatchFeeder,
+    IndexController,
+    IndexStatus,
+    ProgressMeter,
+    SyncPool,
+    TaskRunner,
+    format_eta,
+)
+
+pytest_plugins = ["tests.test_gui_support"]  # shared fixtures: gui_library, photo_root, make_window
+
+
+def test_task_runner_drops_stale_results(qtbot):
+    runner = TaskRunner()
+    pool = QThreadPool()
+    pool.setMaxThreadCount(2)
+    gate = threading.Event()
+    got = []
+
+    def slow():
+        gate.wait(5)
+        return "old"
+
+    runner.run("search", pool, slow, got.append)
+    runner.run("search", pool, lambda: "new", got.append)  # a newer search replaces it
+    qtbot.waitUntil(lambda: got == ["new"], timeout=5000)
+    gate.set()
+    pool.waitForDone(5000)
+    qtbot.wait(50)
+    assert got == ["new"]  # the slow, stale answer never reached the GUI
+    assert runner.pending == 0
+
+
+def test_task_runner_reports_errors_and_skips_work_made_stale_before_it_started(qtbot):
+    runner = TaskRunner()
+    errors, ran = [], []
+    runner.run("a", SyncPool(), lambda: 1 / 0, lambda r: None, errors.append)
+    assert isinstance(errors[0], ZeroDivisionError)
+
+    class Later(SyncPool):
+        def start(self, runnable, priority=0):
+            self.held = runnable
+
+    pool = Later()
+    runner.run("b", pool, lambda: ran.append(1), lambda r: ran.append("done"))
+    runner.invalidate("b")
+    pool.held.run()
+    assert ran == []
+
+
+def test_batch_feeder_delivers_everything_in_bounded_chunks(qtbot):
+    feeder = BatchFeeder(chunk=100, budget_ms=0.0)  # one chunk per event-loop pass
+    chunks = []
+    finished = []
+    feeder.feed(list(range(1050)), chunks.append, lambda: finished.append(True))
+    assert len(chunks) == 1  # the first chunk at once, the rest between events
+    qtbot.waitUntil(lambda: finished == [True], timeout=5000)
+    assert [len(c) for c in chunks] == [100] * 10 + [50]
+    assert [x for c in chunks for x in c] == list(range(1050))
+
+
+def test_batch_feeder_abandons_the_previous_feed(qtbot):
+    feeder = BatchFeeder(chunk=10, budget_ms=0.0)
+    old, new = [], []
+    feeder.feed(list(range(100)), old.extend)
+    feeder.feed(list(range(5)), new.extend)
+    qtbot.waitUntil(lambda: not feeder.busy, timeout=2000)
+    qtbot.wait(20)
+    assert old == list(range(10)) and new == list(range(5))
+
+
+def test_progress_meter_rate_and_eta():
+    now = [0.0]
+    meter = ProgressMeter(window_s=10, clock=lambda: now[0])
+    assert meter.rate is None and meter.eta(100) is None
+    for t, done in ((0, 0), (1, 10), (2, 20)):
+        now[0] = t
+        meter.update(done)
+    assert meter.rate == 10.0
+    assert meter.eta(100) == 8.0
+    meter.pause()
+    assert meter.rate is None
+    assert format_eta(3725) == "1:02:05" and format_eta(65) == "1:05" and format_eta(None) == "–"
+    status = IndexStatus("embed", 20, 100, 10.0, 8.0)
+    assert status.label == "Indexing 20 / 100 · 10.0 photos/s · ETA 0:08"
+
+
+def test_index_controller_progress_until_done(qtbot, library_factory, photo_root: Path):
+    library = library_factory()
+    controller = IndexController()
+    updates = []
+    controller.progress.connect(updates.append)
+    with qtbot.waitSignal(controller.finished, timeout=20_000) as done:
+        assert controller.start(library, [str(photo_root)])
+        assert not controller.start(library, [str(photo_root)])  # one run at a time
+    outcome = done.args[0]
+    assert not outcome.cancelled and outcome.error is None
+    assert outcome.summary.embedded == 13 and outcome.summary.failed == 1
+    assert [p for p, _ in outcome.problems] == [str(photo_root / "broken.jpg")]
+    phases = [u.phase for u in updates]
+    assert phases[0] == "scan" and phases[-1] == "done" and "embed" in phases
+    last_embed = [u for u in updates if u.phase == "embed"][-1]
+    assert last_embed.total == 14 and last_embed.done == 14
+    assert not controller.running
+
+
+def test_index_pause_then_cancel_then_resume(qtbot, library_factory, photo_root: Path):
+    library = library_factory()
+    controller = IndexController()
+    paused = []
+    controller.progress.connect(lambda s: s.paused and paused.append(s))
+    controller.start(library, [str(photo_root)], paused=True)  # stops at its first event, between batches
+    qtbot.waitUntil(lambda: bool(paused), timeout=10_000)
+    assert controller.running and controller.paused
+    embedded_while_paused = library.status()["embedded"]
+    qtbot.wait(200)
+    assert library.status()["embedded"] == embedded_while_paused  # nothing moves while paused
+    with qtbot.waitSignal(controller.finished, timeout=20_000) as done:
+        controller.cancel()
+    assert done.args[0].cancelled
+    assert library.status()["embedded"] < 13
+    # the next run resumes: only what is missing is embedded
+    with qtbot.waitSignal(controller.finished, timeout=20_000) as done:
+        controller.start(library, [str(photo_root)])
+    assert not done.args[0].cancelled
+    assert library.status()["embedded"] == 13
