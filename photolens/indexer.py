@@ -127,11 +127,21 @@ class Indexer:
         yield from self._embed_pending(roots, summary, cancel)
 
     def _remember_roots(self, roots: list[str]) -> None:
+        """Remember the folders indexed, for ``photolens index`` without PATH: not a path that does not
+        exist (a typo), not one inside a known folder; a new parent replaces the folders inside it."""
         with self.db.session() as session:
             known = set(session.scalars(select(LibraryRoot.path)))
             for root in roots:
-                if root not in known and not _under(root, [folder_prefix(k) for k in known]):
-                    session.add(LibraryRoot(path=root))
+                if not os.path.exists(root) or to_db_path(root)[1] is not None:
+                    continue  # a typo; or a name that is not UTF-8, which library_roots cannot store exactly
+                if root in known or _under(root, [folder_prefix(k) for k in known]):
+                    continue
+                inside = [k for k in known if k.startswith(folder_prefix(root))]
+                if inside:
+                    session.execute(delete(LibraryRoot).where(LibraryRoot.path.in_(inside)))
+                    known.difference_update(inside)
+                session.add(LibraryRoot(path=root))
+                known.add(root)
 
     # ------------------------------------------------------------------ phase 1
     def _scan_and_reconcile(self, roots: list[str], summary: IndexSummary,

@@ -1,12 +1,13 @@
 """The command line as a user runs it: ``python -m photolens`` in a subprocess with the tiny model.
 
-Each model load costs a subprocess several seconds (importing torch and open_clip), so these tests are
-few and each tells a whole story.
+Each model load costs a subprocess several seconds (importing torch and open_clip), so those tests (marked
+``slow``) are few and each tells a whole story; option handling is tested in-process.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import shutil
@@ -22,8 +23,6 @@ import pytest
 
 from tests.conftest import cli_env
 from tests.images import make_photo_set, pattern, write_broken_files
-
-pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT_S = 180
@@ -67,6 +66,7 @@ def wait_for_embeddings(db: Path, process: subprocess.Popen[str], at_least: int)
 # ---------------------------------------------------------------------------------------- no torch
 
 
+@pytest.mark.slow
 def test_help_does_not_import_torch() -> None:
     result = subprocess.run([sys.executable, "-X", "importtime", "-m", "photolens", "--help"], cwd=REPO,
                             capture_output=True, text=True, timeout=TIMEOUT_S)
@@ -77,6 +77,7 @@ def test_help_does_not_import_torch() -> None:
     assert not {"torch", "open_clip", "PySide6", "hnswlib"} & imported
 
 
+@pytest.mark.slow
 def test_bad_query_and_missing_photo_are_clear_errors(tmp_path: Path, tiny_spec: str) -> None:
     env = cli_env(tiny_spec, tmp_path / "cli.db")
     result = photolens(env, "search", "dog", "+")
@@ -86,6 +87,7 @@ def test_bad_query_and_missing_photo_are_clear_errors(tmp_path: Path, tiny_spec:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_newer_database_is_refused_by_the_cli(tmp_path: Path, tiny_spec: str) -> None:
     db = tmp_path / "cli.db"
     env = cli_env(tiny_spec, tmp_path / "unused.db")
@@ -101,6 +103,7 @@ def test_newer_database_is_refused_by_the_cli(tmp_path: Path, tiny_spec: str) ->
 # ---------------------------------------------------------------------------------------- default model, no weights
 
 
+@pytest.mark.slow
 def test_default_model_without_weights_models_says_not_downloaded_and_index_fails_clearly(tmp_path: Path) -> None:
     """An empty Hugging Face cache and no HF_HUB_OFFLINE: nothing may hang on the network. ``models`` marks
     the default model "not downloaded"; ``index`` still scans, then exits 1 saying what is missing and how
@@ -199,6 +202,7 @@ def story(tmp_path_factory: pytest.TempPathFactory, tiny_spec: str) -> Story:
     return record
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_keeping_committed_work(story: Story) -> None:
     assert story.interrupted is not None
     assert story.interrupted.returncode == 130, story.interrupted.stderr
@@ -207,6 +211,7 @@ def test_ctrl_c_stops_cleanly_keeping_committed_work(story: Story) -> None:
     assert 0 < story.after_interrupt < TOTAL
 
 
+@pytest.mark.slow
 def test_kill_9_leaves_a_consistent_database(story: Story) -> None:
     assert story.killed_rc == -signal.SIGKILL
     assert story.after_interrupt < story.after_kill < TOTAL
@@ -215,6 +220,7 @@ def test_kill_9_leaves_a_consistent_database(story: Story) -> None:
     assert story.photos_after_kill == TOTAL + len(story.broken)
 
 
+@pytest.mark.slow
 def test_next_run_resumes_where_it_stopped(story: Story) -> None:
     summary = story.resumed
     assert (summary["new"], summary["changed"], summary["unchanged"]) == (0, 0, TOTAL + len(story.broken))
@@ -222,6 +228,7 @@ def test_next_run_resumes_where_it_stopped(story: Story) -> None:
     assert db_count(story.db, "SELECT count(*) FROM embeddings") == TOTAL
 
 
+@pytest.mark.slow
 def test_failures_lists_broken_files_with_reasons(story: Story) -> None:
     failures = json.loads(ok(photolens(story.env, "failures", "--json")).stdout)
     assert {f["path"] for f in failures} == {str(p) for p in story.broken.values()}
@@ -230,6 +237,7 @@ def test_failures_lists_broken_files_with_reasons(story: Story) -> None:
     assert f"{story.broken['empty']}: empty file (0 bytes)" in text
 
 
+@pytest.mark.slow
 def test_status_reports_counts_without_loading_the_model(story: Story) -> None:
     result = subprocess.run([sys.executable, "-X", "importtime", "-m", "photolens", "status", "--json"], cwd=REPO,
                             env=story.env, capture_output=True, text=True, timeout=TIMEOUT_S)
@@ -242,6 +250,7 @@ def test_status_reports_counts_without_loading_the_model(story: Story) -> None:
     assert "torch" not in imported and "open_clip" not in imported
 
 
+@pytest.mark.slow
 def test_similar_of_a_library_photo_returns_its_copy_first_after_reindexing_changes(story: Story) -> None:
     lib, photos, env = story.lib, story.photos, story.env
     pattern(500, (120, 80)).save(photos[0], "JPEG")  # changed
@@ -278,3 +287,65 @@ def test_similar_of_a_library_photo_returns_its_copy_first_after_reindexing_chan
 
     status = ok(photolens(env, "status")).stdout
     assert f"{TOTAL + 1} embedded" in status and "1 missing" in status
+
+
+# ---------------------------------------------------------------------------------------- options, in-process
+
+
+def test_before_a_bare_date_includes_that_whole_day() -> None:
+    from photolens.cli import build_parser
+    from photolens.cli.common import search_filter_from
+
+    args = build_parser().parse_args(["search", "x", "--after", "2020-08-01", "--before", "2020-08-01"])
+    search_filter = search_filter_from(args)
+    assert search_filter.taken_after == dt.datetime(2020, 8, 1)
+    assert search_filter.taken_before == dt.datetime(2020, 8, 1, 23, 59, 59, 999999)
+    args = build_parser().parse_args(["search", "x", "--before", "2020-08-01T10:30"])
+    assert search_filter_from(args).taken_before == dt.datetime(2020, 8, 1, 10, 30)
+
+
+def test_bad_date_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from photolens.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["search", "x", "--after", "last tuesday"])
+    assert info.value.code == 2
+    assert "not a date" in capsys.readouterr().err
+
+
+def test_index_options_are_remembered_by_the_library(tmp_path: Path, tiny_spec: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from photolens.browse import get_setting
+    from photolens.cli import main
+    from photolens.store.database import Database
+
+    lib = tmp_path / "lib"
+    make_photo_set(lib, count=4)  # two in lib/, two in lib/sub/
+    pattern(9).save(lib / ".hidden.jpg", "JPEG")
+    db = tmp_path / "cli.db"
+    base = ["--db", str(db), "--model", tiny_spec, "index", "--json"]
+
+    assert main([*base, str(lib), "--exclude", "sub", "--hidden"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert (first["new"], first["embedded"]) == (3, 3)
+
+    assert main(base) == 0  # no PATH, no options: the same folders with the same settings
+    again = json.loads(capsys.readouterr().out)
+    assert (again["unchanged"], again["new"], again["deleted"]) == (3, 0, 0)
+
+    assert main([*base, "--no-hidden"]) == 0
+    assert json.loads(capsys.readouterr().out)["deleted"] == 1
+    settings_db = Database(str(db))
+    try:
+        assert get_setting(settings_db, "excludes") == ["sub"]
+        assert get_setting(settings_db, "include_hidden") is False
+    finally:
+        settings_db.close()
+
+
+def test_index_without_any_folder_says_what_to_do(tmp_path: Path, tiny_spec: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from photolens.cli import main
+
+    assert main(["--db", str(tmp_path / "cli.db"), "--model", tiny_spec, "index"]) == 2
+    assert "photolens index ~/Pictures" in capsys.readouterr().err

@@ -530,3 +530,25 @@ def test_indexing_one_folder_leaves_a_folder_differing_only_in_case_alone(librar
     summary = run(library, tmp_path / "lib" / "Trip")
     assert (summary.unchanged, summary.deleted) == (2, 0)
     assert searchable(library) == {str(p) for p in upper + lower}
+
+
+# ---------------------------------------------------------------------------------------- remembered roots
+
+
+def test_roots_are_remembered_without_typos_or_nested_duplicates(library: Library, tmp_path: Path) -> None:
+    make_photo_set(tmp_path / "lib" / "a", count=1)
+    make_photo_set(tmp_path / "lib" / "b", count=1, start_seed=5)
+    summary = run(library, tmp_path / "lib" / "a", tmp_path / "typo")
+    assert summary.problems == [(str(tmp_path / "typo"), "folder not found")]
+    assert library.roots() == [str(tmp_path / "lib" / "a")]
+    run(library, tmp_path / "lib" / "a" / "..")  # a parent replaces the folders inside it
+    assert library.roots() == [str(tmp_path / "lib")]
+    run(library, tmp_path / "lib" / "b")  # a folder inside a known one adds nothing
+    assert library.roots() == [str(tmp_path / "lib")]
+
+
+def test_a_non_utf8_folder_can_be_the_first_root(library: Library, tmp_path: Path) -> None:
+    weird = tmp_path / os.fsdecode(b"caf\xe9")
+    make_photo_set(weird, count=2)
+    assert run(library, weird).embedded == 2
+    assert run(library, weird).unchanged == 2

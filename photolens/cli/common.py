@@ -65,10 +65,18 @@ def parse_date(text: str) -> dt.datetime:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD[THH:MM]): {text}") from exc
 
 
+def parse_end_date(text: str) -> dt.datetime:
+    """Like :func:`parse_date`, but a bare day means the end of that day: "before 2020-08-01" includes it."""
+    value = parse_date(text)
+    if len(text.strip()) == 10:
+        value += dt.timedelta(days=1) - dt.timedelta(microseconds=1)
+    return value
+
+
 def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--in", dest="folder", metavar="DIR", help="only photos under this folder")
     parser.add_argument("--after", type=parse_date, metavar="DATE", help="taken on or after (YYYY-MM-DD)")
-    parser.add_argument("--before", type=parse_date, metavar="DATE", help="taken on or before (YYYY-MM-DD)")
+    parser.add_argument("--before", type=parse_end_date, metavar="DATE", help="taken on or before (YYYY-MM-DD)")
     parser.add_argument("--limit", "-n", type=int, default=20, metavar="N", help="number of results (default 20)")
     parser.add_argument("--json", action="store_true", help="print a JSON array (path, score) best first")
 

@@ -14,9 +14,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    "Without PATH, re-index every folder indexed before.")
     parser.add_argument("paths", nargs="*", metavar="PATH", help="folders or files to index")
     parser.add_argument("--exclude", action="append", default=[], metavar="GLOB",
-                        help="skip files or folders matching this pattern (repeatable), e.g. '*/Screenshots'")
-    parser.add_argument("--follow-symlinks", action="store_true", help="follow symlinked folders (loops are detected)")
-    parser.add_argument("--hidden", action="store_true", help="include hidden files and folders")
+                        help="skip files or folders matching this pattern (repeatable), e.g. '*/Screenshots'; "
+                        "remembered by the library, like the two options below")
+    parser.add_argument("--follow-symlinks", action=argparse.BooleanOptionalAction, default=None,
+                        help="follow symlinked folders (loops are detected)")
+    parser.add_argument("--hidden", action=argparse.BooleanOptionalAction, default=None,
+                        help="include hidden files and folders")
     parser.add_argument("--retry-failed", action="store_true", help="try again the files that failed before")
     parser.add_argument("--batch-size", type=int, default=32, help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -38,11 +41,34 @@ def _summary_lines(summary) -> list[str]:
     return lines
 
 
+def scan_options(library, args: argparse.Namespace):
+    """The library's remembered scan settings (shared with the GUI), updated by this command's options.
+
+    They are remembered because indexing is incremental: a folder excluded in one run and not in the next
+    would be marked missing, then indexed again.
+    """
+    from photolens.browse import get_setting, set_setting
+    from photolens.scanner import ScanOptions
+
+    excludes = list(get_setting(library.db, "excludes", []) or [])
+    new_excludes = [e for e in args.exclude if e not in excludes]
+    if new_excludes:
+        excludes += new_excludes
+        set_setting(library.db, "excludes", excludes)
+    flags = {}
+    for key, given in (("follow_symlinks", args.follow_symlinks), ("include_hidden", args.hidden)):
+        if given is not None:
+            set_setting(library.db, key, bool(given))
+            flags[key] = bool(given)
+        else:
+            flags[key] = bool(get_setting(library.db, key, False))
+    return ScanOptions(excludes=excludes, **flags)
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from photolens.indexer import IndexOptions
-    from photolens.scanner import ScanOptions
 
     library = open_library(args)
     roots = args.paths or library.roots()
@@ -51,8 +77,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.retry_failed:
         library.clear_failures(roots)
-    options = IndexOptions(scan=ScanOptions(excludes=args.exclude, follow_symlinks=args.follow_symlinks,
-                                            include_hidden=args.hidden), batch_size=args.batch_size)
+    options = IndexOptions(scan=scan_options(library, args), batch_size=args.batch_size)
     bar = None
     last = None
     quiet = not sys.stderr.isatty() and args.json
