@@ -381,3 +381,73 @@ def test_bytes_per_photo_states_memory():
     assert 2048 + 132 < est.hnsw < 2600
     assert est.for_photos(1_000_000) < 5 * 2**30  # 1M photos at 512-d: under 5 GiB for both indexes
     assert bytes_per_photo(128, hnsw=False).hnsw == 0
+
+
+def test_manager_one_writer_many_readers(data):
+    """Writes, searches and a background build interleave: no errors, no unknown ids, right final state."""
+    import threading
+
+    ids, x, q = data
+    mgr = IndexManager(None, IndexSettings(mode="hnsw", params=HnswParams(ef_search=64), apply_batch=32))
+    mgr.open(KEY, ids[:1000], x[:1000])
+    errors: list[BaseException] = []
+    stop = threading.Event()
+    ever = set(ids.tolist())
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                got = mgr.search(KEY, q[:4], 10)
+                bad = set(got.ids[got.ids >= 0].tolist()) - ever
+                assert not bad, bad
+                assert (got.ids[:, :10] >= 0).all()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    readers = [threading.Thread(target=reader) for _ in range(3)]
+    for t in readers:
+        t.start()
+    try:
+        for start in range(1000, 3000, 100):
+            mgr.add(KEY, ids[start : start + 100], x[start : start + 100])
+            mgr.remove(KEY, ids[start - 1000 : start - 950])
+    finally:
+        stop.set()
+        for t in readers:
+            t.join()
+    assert not errors, errors[0]
+    assert mgr.wait(timeout=60)
+    removed = np.concatenate([ids[s - 1000 : s - 950] for s in range(1000, 3000, 100)])
+    live = np.setdiff1d(ids, removed)
+    status = mgr.status(KEY)
+    assert status.count == live.size and status.backend == "hnsw" and status.pending == 0
+    got = mgr.search(KEY, q, 10)
+    assert not np.isin(got.ids, removed).any()
+    keep = np.isin(ids, live)
+    assert recall(got.ids, reference(q, ids[keep], x[keep], 10).ids) >= 0.95
+    mgr.close()
+
+
+def test_manager_pending_changes_are_searched_exactly(tmp_path: Path, data):
+    """While a save holds the graph, changes wait; searches still see them (exact merge, re-scoring)."""
+    ids, x, q = data
+    mgr = IndexManager(tmp_path, sync_settings())
+    mgr.open(KEY, ids[:2000], x[:2000])
+    entry = mgr._entries[KEY]
+    with entry.save_lock:  # as if a save were writing the graph
+        mgr.add(KEY, ids[2000:2100], x[2000:2100])
+        mgr.add(KEY, ids[:1], q[:1])  # changed
+        mgr.remove(KEY, ids[1:51])
+        assert mgr.status(KEY).pending == 151
+        live = np.concatenate([ids[:1], ids[51:2100]])
+        vecs = np.concatenate([q[:1], x[51:2100]])
+        got = mgr.search(KEY, q, 10)
+        assert not np.isin(got.ids, ids[1:51]).any()
+        assert got.ids[0, 0] == ids[0]
+        assert recall(got.ids, reference(q, live, vecs, 10).ids) >= 0.97
+        allowed = ids[1900:2100]  # narrow: exact path; includes pending additions
+        mgr_hits = mgr.search(KEY, x[2050], 5, allowed=allowed)
+        assert mgr_hits.ids[0, 0] == ids[2050]
+    mgr.save()
+    assert mgr.status(KEY).pending == 0
+    mgr.close()

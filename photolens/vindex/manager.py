@@ -63,7 +63,7 @@ class IndexSettings:
     build_threads: int | None = None
     background: bool = True
     persist: bool = True
-    apply_batch: int = 128
+    apply_batch: int = 32
     max_pending: int = 4096
 
 
@@ -98,6 +98,7 @@ class _Entry:
         self.error: str | None = None
         self.closed = False
         self.sched_lock = threading.Lock()
+        self.save_lock = threading.Lock()  # held by a save, and by a drain batch (never both)
 
 
 class IndexManager:
@@ -292,23 +293,30 @@ class IndexManager:
 
         Taking a batch and applying it happen under ``hnsw_lock``, so concurrent drainers apply changes in
         the order they were taken; each id's current vector (or absence) is read from the exact index.
+        While a save is writing the graph (seconds at 1M photos) changes stay pending instead: waiting for
+        the write lock then would queue every search behind it. The saver drains when it is done.
         """
         batch_size = self.settings.apply_batch
         while True:
-            with entry.hnsw_lock.write():
-                hnsw = entry.hnsw
-                if hnsw is None:
-                    return
-                with entry.lock.write():
-                    if not entry.hnsw_dirty:
+            if not entry.save_lock.acquire(blocking=False):
+                return
+            try:
+                with entry.hnsw_lock.write():
+                    hnsw = entry.hnsw
+                    if hnsw is None:
                         return
-                    dirty = entry.hnsw_dirty
-                    batch = np.fromiter(
-                        (dirty.pop() for _ in range(min(batch_size, len(dirty)))), dtype=np.int64
-                    )
-                    present, vecs = entry.exact.get(batch)
-                hnsw.add(present, vecs)
-                hnsw.remove(np.setdiff1d(batch, present))
+                    with entry.lock.write():
+                        if not entry.hnsw_dirty:
+                            return
+                        dirty = entry.hnsw_dirty
+                        batch = np.fromiter(
+                            (dirty.pop() for _ in range(min(batch_size, len(dirty)))), dtype=np.int64
+                        )
+                        present, vecs = entry.exact.get(batch)
+                    hnsw.add(present, vecs)
+                    hnsw.remove(np.setdiff1d(batch, present))
+            finally:
+                entry.save_lock.release()
 
     # -- internals: background work --------------------------------------------------------------
 
@@ -429,6 +437,7 @@ class IndexManager:
             log.warning("rebuilding vector index for %s: %s", entry.key, exc)
             HnswIndex.remove_files(path)
             return None
+        idx.ef_search = p.ef_search  # the current setting wins over the saved one
         if idx.dim != entry.exact.dim or (idx.params.m, idx.params.ef_construction) != (
             p.m,
             p.ef_construction,
@@ -489,10 +498,11 @@ class IndexManager:
             entry.unsaved = True
 
     def _save_entry(self, entry: _Entry) -> None:
+        """Write the graph while searches go on; writes meanwhile stay pending (see ``_drain``)."""
         path = self._path(entry.key)
         if path is None or not self.settings.persist:
             return
-        with entry.hnsw_lock.read():
+        with entry.save_lock, entry.hnsw_lock.read():
             hnsw = entry.hnsw
             if hnsw is None or not entry.unsaved:
                 return
@@ -516,6 +526,7 @@ class IndexManager:
                 entry.unsaved = True
                 entry.error = f"cannot save vector index: {exc}"
                 log.warning("cannot save vector index for %s: %s", entry.key, exc)
+        self._drain(entry)
 
     def _stop(self, entry: _Entry) -> None:
         entry.closed = True
