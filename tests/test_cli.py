@@ -349,3 +349,18 @@ def test_index_without_any_folder_says_what_to_do(tmp_path: Path, tiny_spec: str
 
     assert main(["--db", str(tmp_path / "cli.db"), "--model", tiny_spec, "index"]) == 2
     assert "photolens index ~/Pictures" in capsys.readouterr().err
+
+
+def test_retry_failed_tries_broken_files_again(tmp_path: Path, tiny_spec: str,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from photolens.cli import main
+
+    lib = tmp_path / "lib"
+    make_photo_set(lib, count=1)
+    (lib / "empty.jpg").write_bytes(b"")
+    base = ["--db", str(tmp_path / "cli.db"), "--model", tiny_spec, "index", str(lib), "--json"]
+    for extra, failed in (([], 1), ([], 0), (["--retry-failed"], 1)):
+        assert main([*base, *extra]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        assert summary["failed"] == failed
+        assert summary["problems"] == [{"path": str(lib / "empty.jpg"), "reason": "empty file (0 bytes)"}] * failed

@@ -552,3 +552,29 @@ def test_a_non_utf8_folder_can_be_the_first_root(library: Library, tmp_path: Pat
     make_photo_set(weird, count=2)
     assert run(library, weird).embedded == 2
     assert run(library, weird).unchanged == 2
+
+
+def test_database_locked_by_another_process_fails_clearly_and_loses_nothing(
+        library: Library, photos: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    import photolens.store.database as database
+    from photolens.errors import DatabaseLockedError
+
+    root = photos[0].parent
+    run(library, root)
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_S", 0.2)
+    locked = Library(db=str(tmp_path / "library.db"), model=library.spec, embedder=library.embedder)
+    pattern(70).save(root / "added.jpg", "JPEG")
+    other = sqlite3.connect(tmp_path / "library.db", timeout=0.1)
+    try:
+        other.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(DatabaseLockedError, match="locked by another process"):
+            run(locked, root)
+        other.rollback()
+        summary = run(locked, root)
+        assert (summary.new, summary.unchanged, summary.embedded) == (1, 6, 1)
+        assert len(searchable(locked)) == 7
+    finally:
+        other.close()
+        locked.close()
