@@ -400,10 +400,11 @@ class Indexer:
                 try:
                     with open_image(path) as image:
                         updates.append((pid, _metadata_columns(read_metadata(image))))
-                except ImageError as exc:
-                    updates.append((pid, {"error": str(exc)}))
+                except Exception as exc:  # noqa: BLE001 - one damaged file must not stop the run
+                    reason = str(exc) if isinstance(exc, ImageError) else f"unreadable: {type(exc).__name__}: {exc}"
+                    updates.append((pid, {"error": reason}))
                     summary.failed += 1
-                    summary.problems.append((path, str(exc)))
+                    summary.problems.append((path, reason))
             with self.db.session() as session:
                 for pid, values in updates:
                     session.execute(update(Photo).where(Photo.id == pid).values(**values))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import struct
 import threading
 from pathlib import Path
 
@@ -405,6 +406,44 @@ def test_fixed_file_is_retried_when_it_changes(library: Library, photos: list[Pa
     summary = run(library, root)
     assert (summary.changed, summary.embedded, summary.failed) == (1, 1, 0)
     assert str(broken["truncated"]) not in dict(library.failures())
+
+
+def jpeg_with_mistyped_gps_exif(path: Path) -> Path:
+    """A JPEG whose EXIF GPS latitude is stored as BYTEs instead of RATIONALs (seen in damaged files):
+    Pillow reads it, but ``ImageOps.exif_transpose`` raises TypeError when it re-serialises the EXIF."""
+    exif_jpeg(path, pattern(40, (64, 48)), orientation=6, gps=(1.0, 2.0))
+    data = path.read_bytes()
+    entry = b"\x00\x02\x00\x05\x00\x00\x00\x03"  # tag 2 (GPSLatitude), type 5 (RATIONAL), count 3
+    assert data.count(entry) == 1
+    path.write_bytes(data.replace(entry, b"\x00\x02\x00\x01\x00\x00\x00\x03"))  # type 1 (BYTE)
+    return path
+
+
+def tiff_with_a_bad_next_ifd(path: Path) -> Path:
+    """A TIFF whose next-IFD pointer lands in pixel data: Pillow raises TypeError("Missing dimensions")
+    when asked for ``n_frames``."""
+    pattern(41, (64, 48)).save(path, "TIFF")
+    data = bytearray(path.read_bytes())
+    first = struct.unpack("<I", data[4:8])[0]
+    entries = struct.unpack("<H", data[first : first + 2])[0]
+    next_pointer = first + 2 + 12 * entries
+    data[next_pointer : next_pointer + 4] = struct.pack("<I", len(data) - 1000)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError,
+                   reason="imaging.load_oriented converts only some exception types to ImageError and "
+                          "pipeline.embed_stream catches only ImageError, so a file that makes Pillow raise "
+                          "TypeError/RuntimeError aborts the whole run instead of being one recorded failure")
+@pytest.mark.parametrize("make_file", [jpeg_with_mistyped_gps_exif, tiff_with_a_bad_next_ifd])
+def test_files_that_make_pillow_raise_unusual_errors_are_per_file_failures(library: Library, photos: list[Path],
+                                                                          make_file) -> None:  # type: ignore[no-untyped-def]
+    root = photos[0].parent
+    bad = make_file(root / ("bad.jpg" if make_file is jpeg_with_mistyped_gps_exif else "bad.tif"))
+    summary = run(library, root)
+    assert summary.embedded == 6
+    assert [p for p, _ in summary.problems] == [str(bad)]
 
 
 def test_image_over_the_pixel_limit_is_a_per_file_failure(library: Library, photos: list[Path],
