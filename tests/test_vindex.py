@@ -278,6 +278,8 @@ def test_manager_search_matches_exact_and_follows_updates(tmp_path: Path, data):
     assert got.ids[0, 0] == moved and got.scores[0, 0] == pytest.approx(1.0, abs=1e-5)
     assert not np.isin(got.ids, ids[:300]).any()
     assert mgr.status(KEY).pending == 0 and mgr.status(KEY).count == 2700
+    present, vecs = mgr.vectors(KEY, np.array([moved, int(ids[0])]))
+    assert present.tolist() == [moved] and np.array_equal(vecs[0], q[0])
     # filters: narrow ones are answered exactly, wide ones stay inside the allowed set
     live_ids, live_vecs = np.array(ids[300:]), x[300:].copy()
     live_vecs[np.flatnonzero(live_ids == moved)[0]] = q[0]

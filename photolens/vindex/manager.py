@@ -232,6 +232,13 @@ class IndexManager:
                 self._schedule(entry)
         return hits
 
+    def vectors(self, key: IndexKey, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(present ids, float32 vectors) from the in-memory copy, e.g. the query of "more like this";
+        lets the owner drop its own cache of the matrix instead of holding it twice."""
+        entry = self._get(key)
+        with entry.lock.read():
+            return entry.exact.get(as_ids(ids))
+
     def status(self, key: IndexKey) -> IndexStatus:
         entry = self._get(key)
         hnsw = entry.hnsw
