@@ -14,6 +14,7 @@ Not thread-safe by itself (hnswlib forbids add_items concurrent with knn_query):
 
 from __future__ import annotations
 
+import importlib.metadata
 import math
 import os
 from dataclasses import dataclass
@@ -257,6 +258,7 @@ class HnswIndex:
             "ids": ids_info,
             "digests": digests is not None,
             "meta": meta or {},
+            "hnswlib": _hnswlib_version(),
         }
         write_json_atomic(_sidecar_path(path), sidecar)
 
@@ -293,6 +295,10 @@ class HnswIndex:
             raise IndexCorruptError(f"{path.name}: incomplete sidecar") from exc
         if side.get("space") != "ip" or dim <= 0 or not 0 <= count <= elements:
             raise IndexCorruptError(f"{path.name}: inconsistent sidecar")
+        if side.get("hnswlib") != _hnswlib_version():
+            raise IndexCorruptError(
+                f"{path.name}: written by hnswlib {side.get('hnswlib')}, not {_hnswlib_version()}"
+            )
         if expected_meta is not None and side.get("meta") != expected_meta:
             raise IndexCorruptError(f"{path.name}: built for {side.get('meta')}, not {expected_meta}")
         verify_file(path, side.get("index"))
@@ -339,6 +345,14 @@ class HnswIndex:
     def remove_files(path: str | os.PathLike[str]) -> None:
         path = Path(path)
         remove_files(_sidecar_path(path), path, _ids_path(path))
+
+
+def _hnswlib_version() -> str:
+    """The file layout belongs to hnswlib: a file from another version is rebuilt, not trusted."""
+    try:
+        return importlib.metadata.version("hnswlib")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _sidecar_path(path: Path) -> Path:

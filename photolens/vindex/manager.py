@@ -9,7 +9,8 @@ exactly and merged in.
 
 Threads: one writer (``open``/``add``/``remove``/``close``) and any number of searching threads. Builds,
 loads and compactions run in a background thread per key (at most one build at a time in the process: two
-cores); searches never wait for them. Lock order, where nested: ``hnsw_lock`` before ``lock``.
+cores); searches never wait for them, nor for a save. Lock order, where nested: ``save_lock``, then
+``hnsw_lock``, then ``lock``; nobody waits for ``hnsw_lock`` for writing while a save may hold it.
 """
 
 from __future__ import annotations
@@ -355,7 +356,7 @@ class IndexManager:
             else:
                 entry.worker = threading.current_thread()
         if job == "drop":
-            with entry.hnsw_lock.write(), entry.lock.write():
+            with entry.save_lock, entry.hnsw_lock.write(), entry.lock.write():
                 entry.hnsw = None
                 entry.hnsw_dirty = set()
             path = self._path(entry.key)
@@ -498,7 +499,9 @@ class IndexManager:
                 present, vecs = entry.exact.get(batch)
             idx.add(present, vecs)
             idx.remove(np.setdiff1d(batch, present))
-        with entry.hnsw_lock.write(), entry.lock.write():
+        # save_lock first: waiting for a running save must not happen inside hnsw_lock, where a queued
+        # writer would hold up every new search until the save is done.
+        with entry.save_lock, entry.hnsw_lock.write(), entry.lock.write():
             entry.hnsw = idx
             entry.hnsw_dirty = entry.build_dirty or set()
             entry.build_dirty = None
