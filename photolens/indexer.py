@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, delete, exists, insert, select, update
+from sqlalchemy import and_, delete, exists, select, update
 
 from photolens.config import DEFAULT_MISSING_GRACE_DAYS
 from photolens.embedding.embedder import Embedder
@@ -26,7 +26,7 @@ from photolens.paths import folder_prefix, from_db_path, to_db_path
 from photolens.pipeline import EmbeddedBatch, embed_stream
 from photolens.scanner import ScannedFile, ScanOptions, ScanProblem, scan
 from photolens.store.database import Database
-from photolens.store.queries import under_any
+from photolens.store.queries import insert_ignoring_duplicates, under_any
 from photolens.store.schema import Embedding, LibraryRoot, ModelRecord, Photo, utcnow
 from photolens.vectors import to_blob
 
@@ -268,8 +268,7 @@ class Indexer:
                     if fp and fp in live_by_fp:
                         copies.append((db_path, live_by_fp[fp]))
                     summary.new += 1
-                if inserts:
-                    session.execute(insert(Photo), inserts)
+                insert_ignoring_duplicates(session, Photo, inserts)
                 if copies:
                     self._copy_from_twins(session, copies)
                     summary.copied += len(copies)
@@ -299,9 +298,8 @@ class Indexer:
                 **{c: getattr(twin, c) for c in columns}))
             vectors = session.execute(select(Embedding.model_key, Embedding.vector).where(
                 Embedding.photo_id == twin_id)).all()
-            if vectors:
-                session.execute(insert(Embedding), [
-                    {"photo_id": ids[path], "model_key": key, "vector": blob} for key, blob in vectors])
+            insert_ignoring_duplicates(session, Embedding, [
+                {"photo_id": ids[path], "model_key": key, "vector": blob} for key, blob in vectors])
 
     def _mark_missing(self, gone: list[_Row], summary: IndexSummary) -> None:
         if not gone:
@@ -372,11 +370,12 @@ class Indexer:
 
     def _write_batch(self, batch: EmbeddedBatch, summary: IndexSummary) -> None:
         with self.db.session() as session:
+            vectors = []
             for (photo_id, _path, decoded), vector in zip(batch.ok, batch.vectors if batch.vectors is not None else []):
                 session.execute(update(Photo).where(Photo.id == photo_id).values(
                     **_metadata_columns(decoded.metadata)))
-                session.execute(insert(Embedding).values(photo_id=photo_id, model_key=self.model_key,
-                                                          vector=to_blob(vector)))
+                vectors.append({"photo_id": photo_id, "model_key": self.model_key, "vector": to_blob(vector)})
+            insert_ignoring_duplicates(session, Embedding, vectors)
             for photo_id, path, reason in batch.failed:
                 if reason == "file vanished":
                     session.execute(update(Photo).where(Photo.id == photo_id).values(missing_since=utcnow()))

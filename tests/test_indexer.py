@@ -617,3 +617,21 @@ def test_database_locked_by_another_process_fails_clearly_and_loses_nothing(
     finally:
         other.close()
         locked.close()
+
+
+def test_two_indexers_on_one_library_do_not_trip_over_each_other(library: Library, tmp_path: Path,
+                                                                 tiny_spec: str) -> None:
+    """The GUI indexing while `photolens index` runs in a terminal: both planned the same work."""
+    root = tmp_path / "many"
+    make_photo_set(root, count=12)
+    first = library.index([str(root)], options=options(batch_size=2))
+    next(e for e in first if e.phase == "embed")  # the first run has planned everything, written one batch
+    second = Library(db=str(tmp_path / "library.db"), model=tiny_spec, embedder=library.embedder)
+    try:
+        other = run(second, root)
+        assert other.embedded == 10
+        rest = list(first)  # the first run goes on with photos the second has embedded meanwhile
+        assert rest[-1].phase == "done"
+        assert second.status()["embedded"] == 12
+    finally:
+        second.close()

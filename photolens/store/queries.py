@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, false, func, or_
+from sqlalchemy import ColumnElement, and_, false, func, insert, or_
+from sqlalchemy.orm import Session
 
 from photolens.paths import folder_prefix, to_db_path
 
@@ -25,3 +26,22 @@ def under_any(column: ColumnElement[str], folders: list[str], files: list[str] |
     conditions = [under_prefix(column, to_db_path(folder_prefix(f))[0]) for f in folders]
     conditions += [column == to_db_path(f)[0] for f in files or []]
     return or_(*conditions) if conditions else false()
+
+
+def insert_ignoring_duplicates(session: Session, model: type, rows: list[dict]) -> None:
+    """Insert ``rows``, skipping those whose key already exists.
+
+    Another process indexing the same library (the GUI while ``photolens index`` runs) may have stored the
+    same photo or vector between our planning and our writing; that is not an error.
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        session.execute(insert(model), rows)
+        return
+    session.execute(dialect_insert(model).on_conflict_do_nothing(), rows)
