@@ -190,7 +190,7 @@ class Library:
             decoded = decode_for_model(path, pre.image_size, pre.interpolation, pre.resize_mode)
         except ImageError as exc:
             raise QueryError(f"Cannot use {path} as a query photo: {exc}") from exc
-        return embedder.encode_pixels(decoded.pixels[None])[0]
+        return embedder.encode_pixels(decoded.pixels[None].copy())[0]  # writable: torch warns on read-only arrays
 
     def term_vectors(self, terms: list[Term]) -> np.ndarray:
         texts = [t.value for t in terms if t.kind == "text"]

@@ -128,7 +128,7 @@ def test_stored_vector_equals_a_fresh_encoding_of_the_same_file(library: Library
     from photolens.imaging import decode_for_model
 
     pre = tiny_embedder.preprocessing
-    fresh = tiny_embedder.encode_pixels(decode_for_model(photos[0], pre.image_size).pixels[None])[0]
+    fresh = tiny_embedder.encode_pixels(decode_for_model(photos[0], pre.image_size).pixels[None].copy())[0]
     assert float(vector_of(library, photos[0]) @ fresh) > 0.999
 
 
