@@ -1,5 +1,5 @@
 """The database schema (SQLAlchemy 2 ORM). Changes to it always come with an Alembic migration in
-``photolens/migrations/versions``; ``tests/test_migrations.py`` checks the two agree."""
+``photolens/migrations/versions``; ``tests/test_store.py`` checks the two agree."""
 
 from __future__ import annotations
 
