@@ -181,6 +181,9 @@ def weights_status(spec: ModelSpec, pretrained_cfg: dict | None = None) -> Weigh
 
 def missing_weights_message(spec: ModelSpec, status: WeightsStatus) -> str:
     """One clear paragraph: what is missing, where we looked, how to provide it."""
+    if spec.kind == "tag" and not status.location:
+        return (f"Unknown model '{spec.text}': {status.detail}. `photolens models --all` lists the "
+                "architectures and tags open_clip knows. " + SPEC_HELP)
     lines = [f"The weights of model '{spec.text}' are not available offline ({status.detail})."]
     if status.location:
         lines.append(f"Looked in: {status.location}")
