@@ -14,7 +14,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 
@@ -28,9 +28,8 @@ SORT_MODES = ("relevance", "date", "name")
 ID_CHUNK = 500
 
 
-@dataclass(frozen=True, slots=True)
-class PhotoRow:
-    """What a grid needs to show and sort one photo (cheap: no EXIF beyond the date)."""
+class PhotoRow(NamedTuple):
+    """What a grid needs to show and sort one photo (cheap: a tuple, no EXIF beyond the date)."""
 
     id: int
     path: str
@@ -60,14 +59,19 @@ class PhotoRow:
         return "p" + hashlib.blake2b(text, digest_size=16).hexdigest()
 
     def with_score(self, score: float) -> PhotoRow:
-        return PhotoRow(self.id, self.path, self.fingerprint, self.taken_at, self.mtime_ns, self.size, score)
+        return self._replace(score=score)
 
 
 _ROW_COLUMNS = (Photo.id, Photo.path, Photo.raw_path, Photo.fingerprint, Photo.taken_at, Photo.mtime_ns, Photo.size)
 
 
 def _row(r: Any) -> PhotoRow:
-    return PhotoRow(r[0], from_db_path(r[1], r[2]), r[3], r[4], r[5], r[6])
+    return PhotoRow(r[0], os.fsdecode(r[2]) if r[2] else r[1], r[3], r[4], r[5], r[6])
+
+
+def _date_key(r: PhotoRow) -> tuple:
+    taken = r[3]
+    return (taken if taken is not None else dt.datetime.fromtimestamp(r[4] / 1e9), r[1])
 
 
 def _live(include_failed: bool = False) -> list:
@@ -97,8 +101,8 @@ def sort_rows(rows: Sequence[PhotoRow], mode: str, descending: bool = False) -> 
             return sorted(rows, key=lambda r: -(r.score or 0.0), reverse=descending)
         return list(reversed(rows)) if descending else list(rows)
     if mode == "date":
-        return sorted(rows, key=lambda r: (r.date, r.path), reverse=descending)
-    return sorted(rows, key=lambda r: (r.name.casefold(), r.path), reverse=descending)
+        return sorted(rows, key=_date_key, reverse=descending)
+    return sorted(rows, key=lambda r: (os.path.basename(r[1]).casefold(), r[1]), reverse=descending)
 
 
 def list_photos(db: Database, folder: str | None = None, recursive: bool = True, sort: str = "date",
@@ -108,8 +112,8 @@ def list_photos(db: Database, folder: str | None = None, recursive: bool = True,
     if folder:
         stmt = stmt.where(_under_folder(folder, recursive))
     with db.session() as session:
-        rows = [_row(r) for r in session.execute(stmt.order_by(Photo.path))]
-    rows = sort_rows(rows, "relevance" if sort == "relevance" else sort, descending)
+        rows = [_row(r) for r in session.execute(stmt)]
+    rows = sort_rows(rows, "name" if sort == "relevance" else sort, descending)
     return rows[:limit] if limit is not None else rows
 
 

@@ -29,7 +29,8 @@ def no_weights_model(folder: Path) -> str:
 
 
 def test_model_dialog_appears_when_weights_are_missing_and_browsing_still_works(qtbot, make_window, tmp_path: Path,
-                                                                               photo_root: Path):
+                                                                               photo_root: Path, tiny_embedder):
+    # (tiny_embedder: torch is imported once per session; the indexer imports it to try the model)
     from photolens.library import Library
 
     spec = no_weights_model(tmp_path / "no-weights")
@@ -45,7 +46,7 @@ def test_model_dialog_appears_when_weights_are_missing_and_browsing_still_works(
         dialog.reject()  # "Continue without a model"
 
         # indexing without the model still lists photos with their dates (metadata only)
-        with qtbot.waitSignal(window.index.finished, timeout=20_000) as done:
+        with qtbot.waitSignal(window.index.finished, timeout=60_000) as done:
             window.add_folders([str(photo_root)])
         outcome = done.args[0]
         assert outcome.model_error and outcome.summary.embedded == 0

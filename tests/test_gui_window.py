@@ -232,7 +232,7 @@ def test_welcome_page_then_first_index(qtbot, make_window, library_factory, phot
     window = make_window(library)
     qtbot.waitUntil(lambda: window.stack.currentIndex() == PAGE_WELCOME, timeout=5000)
     assert "never modified" in window.welcome.findChildren(type(window.grid.title))[0].text()
-    with qtbot.waitSignal(window.index.finished, timeout=20_000) as blocker:
+    with qtbot.waitSignal(window.index.finished, timeout=60_000) as blocker:
         window.welcome.folders_chosen.emit([str(photo_root)])
     outcome = blocker.args[0]
     assert not outcome.cancelled and outcome.summary.embedded == 13

@@ -101,7 +101,7 @@ def test_index_controller_progress_until_done(qtbot, library_factory, photo_root
     controller = IndexController()
     updates = []
     controller.progress.connect(updates.append)
-    with qtbot.waitSignal(controller.finished, timeout=20_000) as done:
+    with qtbot.waitSignal(controller.finished, timeout=60_000) as done:
         assert controller.start(library, [str(photo_root)])
         assert not controller.start(library, [str(photo_root)])  # one run at a time
     outcome = done.args[0]
@@ -126,12 +126,12 @@ def test_index_pause_then_cancel_then_resume(qtbot, library_factory, photo_root:
     embedded_while_paused = library.status()["embedded"]
     qtbot.wait(200)
     assert library.status()["embedded"] == embedded_while_paused  # nothing moves while paused
-    with qtbot.waitSignal(controller.finished, timeout=20_000) as done:
+    with qtbot.waitSignal(controller.finished, timeout=60_000) as done:
         controller.cancel()
     assert done.args[0].cancelled
     assert library.status()["embedded"] < 13
     # the next run resumes: only what is missing is embedded
-    with qtbot.waitSignal(controller.finished, timeout=20_000) as done:
+    with qtbot.waitSignal(controller.finished, timeout=60_000) as done:
         controller.start(library, [str(photo_root)])
     assert not done.args[0].cancelled
     assert library.status()["embedded"] == 13

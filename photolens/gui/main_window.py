@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
         self.model_missing_shown = False
         self.last_error = ""
         self._closing = False
+        self._shown_title = ""
         self._scan_refreshed = False
         self._check_model_on_start = check_model_on_start
         self.setWindowTitle("photolens")
@@ -244,7 +245,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ startup
     def _start(self) -> None:
         self._set_lens_ui(self.lenses.available)
-        self.refresh_library(browse_after=True)
+        self.browse(None)  # photos first (the sidebar's counts can wait a moment)
+        self.refresh_library()
         if self._check_model_on_start:
             self.check_model()
         if self.settings.resume_index:
@@ -342,9 +344,10 @@ class MainWindow(QMainWindow):
         def run() -> SearchResult:
             return run_search(library, request, limit, lens, lenses)
 
-        self.info_label.setText("Searching…" if library.embedder_loaded else "Loading the model and searching…")
+        busy = "Searching…" if library.embedder_loaded else "Loading the model and searching…"
+        self.info_label.setText(busy)
         self._show_rows(f"Results: {request.describe()}", run, "relevance", relevance=True,
-                        pool=self.pools.model, channel="photos")
+                        pool=self.pools.model, channel="photos", busy=busy)
 
     def more_like_this(self, path: str) -> None:
         pixmap = None
@@ -357,10 +360,13 @@ class MainWindow(QMainWindow):
         self.search(self.search_bar.request())
 
     def _show_rows(self, title: str, fetch: Any, sort: str, relevance: bool, pool: Any = None,
-                   channel: str = "photos") -> None:
-        self.grid.set_title(title)
-        self.grid.show_message("")
-        self.grid.set_sort(sort, relevance)
+                   channel: str = "photos", busy: str = "") -> None:
+        """Fetch rows off the GUI thread, then show them under ``title``. Reloading the same listing (e.g.
+        after indexing) keeps the current photo and the scroll position."""
+        same = title == self._shown_title and self.model.rowCount() > 0
+        keep_id = self.grid.current_row().id if same and self.grid.current_row() else None
+        keep_scroll = self.grid.view.verticalScrollBar().value() if same else 0
+        self.grid.show_message(busy)
         self.thumbnails.cancel_pending()
         if self.stack.currentIndex() != PAGE_WELCOME or self.roots:
             self.stack.setCurrentIndex(PAGE_GRID)
@@ -368,19 +374,32 @@ class MainWindow(QMainWindow):
         def done(result: list[PhotoRow] | SearchResult) -> None:
             rows, notes = (result.rows, result.notes) if isinstance(result, SearchResult) else (result, [])
             self.info_label.setText("")
+            self._shown_title = title
+            self.grid.set_title(title)
+            self.grid.set_sort(sort, relevance)
             self.model.set_rows([], sort=sort)
-            self.grid.view.scrollToTop()
+            self.grid.show_message("")
             if notes:
                 self.grid.show_message(" ".join(notes))
             elif not rows:
                 self.grid.show_message("No photos here yet." if not relevance else "No matching photos.")
+
+            def finished() -> None:
+                if keep_id is not None:
+                    row = self.model.row_of_id(keep_id)
+                    if row >= 0:
+                        self.grid.view.selectionModel().setCurrentIndex(
+                            self.model.index(row, 0), self.grid.view.selectionModel().SelectionFlag.ClearAndSelect)
+                self.grid.view.verticalScrollBar().setValue(keep_scroll)
+                self._rows_done()
+
             # bounded batches: the first chunk paints at once, the rest follows between events
-            self.feeder.feed(rows, self.model.append_rows, self._rows_done)
+            self.feeder.feed(rows, self.model.append_rows, finished)
 
         self.runner.run(channel, pool or self.pools.db, fetch, done, self._error)
 
     def _rows_done(self) -> None:
-        if self.model.rowCount() and not self.grid.view.currentIndex().isValid():
+        if not self.grid.view.currentIndex().isValid():
             self.details.show_details(None)
         self.photos_shown.emit()
 

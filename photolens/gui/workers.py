@@ -112,16 +112,22 @@ class _Task(QRunnable):
 
     def run(self) -> None:
         if not self._is_current(self._generation):
-            self._signals.failed.emit(self._generation, None)  # dropped before it started
+            self._emit(self._signals.failed, None)  # dropped before it started
             return
         try:
             result = self._fn()
         except Exception as exc:  # noqa: BLE001 - reported to the GUI thread, which decides
             if not isinstance(exc, expected_errors()):
                 log.warning("background task failed:\n%s", traceback.format_exc())
-            self._signals.failed.emit(self._generation, exc)
+            self._emit(self._signals.failed, exc)
             return
-        self._signals.done.emit(self._generation, result)
+        self._emit(self._signals.done, result)
+
+    def _emit(self, signal: Any, payload: object) -> None:
+        try:
+            signal.emit(self._generation, payload)
+        except RuntimeError:  # the window went away while this ran: nobody to tell
+            log.debug("task finished after its receiver was deleted")
 
 
 def expected_errors() -> tuple[type[BaseException], ...]:

@@ -90,7 +90,9 @@ class DetailsPane(QWidget):
         self.title.setWordWrap(True)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.fields: dict[str, QLabel] = {}
-        form = QFormLayout()
+        self.info = QWidget()
+        form = QFormLayout(self.info)
+        form.setContentsMargins(0, 0, 0, 0)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         for key, label in (("taken", "Taken"), ("camera", "Camera"), ("place", "Place"), ("dimensions", "Size"),
                            ("file", "File"), ("folder", "Folder"), ("modified", "Modified"), ("status", "Index")):
@@ -117,7 +119,7 @@ class DetailsPane(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.preview, 3)
         layout.addWidget(self.title)
-        layout.addLayout(form)
+        layout.addWidget(self.info)
         layout.addLayout(buttons)
         layout.addWidget(self.empty)
         layout.addStretch(1)
@@ -127,7 +129,7 @@ class DetailsPane(QWidget):
                      model_ready: bool = True) -> None:
         self.details = details
         has = details is not None
-        for widget in (self.title, self.more_button, self.open_button, self.reveal_button, self.preview):
+        for widget in (self.title, self.info, self.more_button, self.open_button, self.reveal_button, self.preview):
             widget.setVisible(has)
         self.empty.setVisible(not has)
         if details is None:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QListView,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -84,6 +85,8 @@ class SectionWidget(QFrame):
         self.view.setGridSize(cell)
         self.view.setFixedHeight(cell.height() + self.view.horizontalScrollBar().sizeHint().height() + 6)
         self.view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.view.setMinimumWidth(cell.width())
+        self.view.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
@@ -104,6 +107,7 @@ class SectionsView(QScrollArea):
         self.thumbnails = thumbnails
         self.thumb_size = thumb_size
         self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # strips scroll, not the page
         self.setObjectName("sectionsView")
         self.sections: list[SectionWidget] = []
         self.heading = QLabel("")

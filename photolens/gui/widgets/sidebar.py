@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
@@ -71,8 +73,11 @@ class Sidebar(QTreeWidget):
                 add(item, child)
             return item
 
-        for root in roots:
-            add(self.library, root).setExpanded(True)
+        names = [os.path.basename(r.path.rstrip(os.sep)) or r.path for r in roots]
+        for root, name in zip(roots, names):
+            item = add(self.library, root)
+            item.setText(0, name if names.count(name) == 1 else root.path)  # full path only when ambiguous
+            item.setExpanded(True)
         self.library.setExpanded(True)
         if selected:
             self.select_folder(selected, emit=False)

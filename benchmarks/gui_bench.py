@@ -1,0 +1,313 @@
+"""GUI benchmark: time to first paint and scrolling frame times on a 100k-photo library.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_bench.py --photos 100000 --json /tmp/gui_bench.json
+
+The library is synthetic but realistic where it matters: ``--photos`` rows in the store (in ~200 folders,
+with dates and distinct fingerprints, so every row needs its own thumbnail) pointing at ``--files`` real
+JPEGs of ``--size`` pixels (cycled), so thumbnails are really decoded, on the app's own thread pool,
+while the grid scrolls. Nothing is embedded: neither measurement needs the model.
+
+Measurements
+* **first paint**: a fresh interpreter runs the real entry point (``photolens.gui.app.main``) on the
+  library; we report the time from process start to the first paint of the window, and to the first paint
+  of the grid with photos in it, and check that torch was not imported by then. Median of ``--runs``.
+* **frames while scrolling**: in one process, the window shows all photos; each frame moves the scroll
+  bar (``--step`` px: smooth scrolling; then page jumps: a fast fling), repaints the grid synchronously and
+  processes pending events (arriving thumbnails). We report the median / 95th percentile / worst frame
+  time, and how many thumbnails were painted real (not placeholders) by the end.
+Both use the offscreen platform unless QT_QPA_PLATFORM says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+# --------------------------------------------------------------------------------------------- library
+def make_files(folder: Path, count: int, size: tuple[int, int]) -> list[Path]:
+    import numpy as np
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        path = folder / f"src_{i:05d}.jpg"
+        if not path.exists():
+            small = rng.integers(0, 256, size=(12, 16, 3), dtype=np.uint8)
+            Image.fromarray(small).resize(size, Image.Resampling.BICUBIC).save(path, "JPEG", quality=88)
+        files.append(path)
+    return files
+
+
+def make_library(db_path: Path, files: list[Path], photos: int, folders: int = 200) -> None:
+    """``photos`` rows in ``folders`` folders under a root, pointing at ``files`` (cycled)."""
+    from sqlalchemy import insert
+
+    from photolens.store.database import Database
+    from photolens.store.schema import LibraryRoot, Photo
+
+    db = Database(str(db_path))
+    root = str(files[0].parent.parent / "library")
+    now = dt.datetime(2024, 1, 1)
+    with db.session() as session:
+        session.add(LibraryRoot(path=root))
+    chunk = 5000
+    for start in range(0, photos, chunk):
+        rows = []
+        for i in range(start, min(photos, start + chunk)):
+            source = files[i % len(files)]
+            folder = f"{root}/{2000 + (i % folders) // 12}/{(i % folders):03d}"
+            rows.append({
+                "path": f"{folder}/IMG_{i:06d}.jpg",  # a symlink to a real file (link_tree)
+                "folder": folder, "size": source.stat().st_size, "mtime_ns": 1_700_000_000_000_000_000 + i,
+                "fingerprint": f"bench{i:010d}", "width": 1600, "height": 1200, "image_format": "JPEG",
+                "taken_at": now - dt.timedelta(minutes=17 * i), "metadata_read": True,
+                "added_at": now, "updated_at": now,
+            })
+        with db.session() as session:
+            session.execute(insert(Photo), rows)
+    db.close()
+
+
+def link_tree(files: list[Path], db_path: Path) -> None:
+    """Make every stored path exist: photo rows beyond the real files are symlinks to them."""
+    from sqlalchemy import select
+
+    from photolens.store.database import Database
+    from photolens.store.schema import Photo
+
+    db = Database(str(db_path))
+    with db.session() as session:
+        paths = list(session.scalars(select(Photo.path).order_by(Photo.id)))
+    db.close()
+    for i, path in enumerate(paths):
+        target = Path(path)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(files[i % len(files)], target)
+
+
+# --------------------------------------------------------------------------------------------- first paint
+CHILD_PAINT = r"""
+import os, sys, time, json
+from PySide6.QtCore import QEvent, QObject, QTimer
+from photolens.gui import main_window
+import photolens.gui.app as app_module
+marks = {}
+class Spy(QObject):
+    def __init__(self, window):
+        super().__init__()
+        self.window = window
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint:
+            now = time.time()
+            marks.setdefault("window", now)
+            marks.setdefault("torch_at_paint", "torch" in sys.modules)
+            if obj is self.window.grid.view.viewport() and self.window.model.rowCount() > 0 and "grid" not in marks:
+                marks["grid"] = now
+                marks["rows_at_grid_paint"] = self.window.model.rowCount()
+                QTimer.singleShot(0, self.window.close)
+        return False
+original = main_window.MainWindow.__init__
+def init(self, *args, **kwargs):
+    original(self, *args, **kwargs)
+    self.spy = Spy(self)
+    self.installEventFilter(self.spy)
+    self.grid.view.viewport().installEventFilter(self.spy)
+    QTimer.singleShot(60000, self.close)
+main_window.MainWindow.__init__ = init
+rc = app_module.main(db=sys.argv[1], model="local-dir:/nonexistent-model-for-bench")
+marks["torch_at_exit"] = "torch" in sys.modules
+print("MARKS " + json.dumps(marks))
+"""
+
+
+def first_paint(db_path: Path, runs: int, data_dir: Path) -> dict:
+    results = []
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PHOTOLENS_DATA_DIR=str(data_dir))
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    for _ in range(runs):
+        started = time.time()
+        proc = subprocess.run([sys.executable, "-c", CHILD_PAINT, str(db_path)], capture_output=True, text=True,
+                              env=env, timeout=300, cwd=ROOT)
+        line = next((x for x in proc.stdout.splitlines() if x.startswith("MARKS ")), None)
+        if line is None:
+            raise RuntimeError(f"child failed:\n{proc.stdout}\n{proc.stderr[-3000:]}")
+        marks = json.loads(line[6:])
+        results.append({
+            "window_s": marks["window"] - started,
+            "grid_s": marks["grid"] - started if "grid" in marks else None,
+            "rows_at_grid_paint": marks.get("rows_at_grid_paint"),
+            "torch_at_paint": marks["torch_at_paint"],
+        })
+    def median(key: str) -> float | None:
+        values = [r[key] for r in results if r[key] is not None]
+        return statistics.median(values) if values else None
+
+    return {"runs": results, "window_median_s": median("window_s"), "grid_median_s": median("grid_s"),
+            "torch_imported_before_paint": any(r["torch_at_paint"] for r in results)}
+
+
+# --------------------------------------------------------------------------------------------- scrolling
+def scrolling(db_path: Path, frames: int, step: int, data_dir: Path, zoom: int) -> dict:
+    os.environ["PHOTOLENS_DATA_DIR"] = str(data_dir)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from photolens.gui.app import create_application
+    from photolens.gui.lens_adapter import LensAdapter
+    from photolens.gui.main_window import MainWindow
+    from photolens.gui.models import Roles
+    from photolens.gui.settings import GuiSettings
+    from photolens.gui.workers import Pools
+    from photolens.library import Library
+
+    app = create_application([sys.argv[0]])
+    library = Library(db=str(db_path), model="local-dir:/nonexistent-model-for-bench")
+    window = MainWindow(library, GuiSettings(zoom=zoom), Pools.create(), LensAdapter(library, discover=False),
+                        check_model_on_start=False)
+    window.resize(1400, 900)
+    window.show()
+    started = time.perf_counter()
+    deadline = started + 120
+    while time.perf_counter() < deadline:
+        app.processEvents()
+        if window.model.rowCount() > 0 and not window.feeder.busy and window.grid.title.text() == "All photos":
+            break
+        time.sleep(0.001)
+    loaded_s = time.perf_counter() - started
+    view = window.grid.view
+    bar = view.verticalScrollBar()
+    rows = window.model.rowCount()
+
+    def run(frames: int, step: int) -> list[float]:
+        times = []
+        for _ in range(frames):
+            t0 = time.perf_counter()
+            bar.setValue(min(bar.maximum(), bar.value() + step))
+            view.viewport().repaint()
+            app.processEvents()
+            times.append((time.perf_counter() - t0) * 1000)
+        return times
+
+    def visible_real() -> tuple[int, int]:
+        """(thumbnails in memory, cells) over the visible cells."""
+        from PySide6.QtCore import QPoint
+
+        seen = real = 0
+        rect = view.viewport().rect()
+        for y in range(10, rect.height(), max(10, view.gridSize().height())):
+            for x in range(10, rect.width(), max(10, view.gridSize().width())):
+                index = view.indexAt(QPoint(x, y))
+                if index.isValid():
+                    seen += 1
+                    real += window.thumbnails.pixmap(index.data(Roles.CacheKey)) is not None
+        return real, seen
+
+    run(20, step)  # warm up the paint path
+    smooth = run(frames, step)
+    time.sleep(1.0)
+    app.processEvents()
+    settle_real = visible_real()
+    fling = run(max(20, frames // 4), bar.pageStep() * 3)
+    fling_real = visible_real()
+    bar.setValue(bar.maximum() // 2)
+    jump = run(10, 0)
+    result = {
+        "rows": rows, "rows_loaded_s": loaded_s, "grid_px": [view.viewport().width(), view.viewport().height()],
+        "zoom": zoom, "step_px": step,
+        "smooth": _stats(smooth), "fling": _stats(fling), "after_jump_repaint": _stats(jump),
+        "visible_real_after_smooth_then_1s": settle_real, "visible_real_right_after_fling": fling_real,
+        "thumbnails_generated": window.thumbnails.generated, "requests_dropped_as_stale": window.thumbnails.dropped,
+        "memory_cache_mb": round(window.thumbnails.memory.bytes / 1e6, 1),
+        "torch_imported": "torch" in sys.modules,
+    }
+    window.close()
+    library.close()
+    return result
+
+
+def _stats(values: list[float]) -> dict:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return {"frames": len(values), "median_ms": round(statistics.median(ordered), 2), "p95_ms": round(p95, 2),
+            "max_ms": round(ordered[-1], 2), "over_16ms": sum(v > 16.7 for v in values)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photos", type=int, default=100_000)
+    parser.add_argument("--files", type=int, default=400, help="distinct real JPEG files behind the rows")
+    parser.add_argument("--size", default="1600x1200", help="pixel size of those files")
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--step", type=int, default=60, help="scroll px per frame when scrolling smoothly")
+    parser.add_argument("--zoom", type=int, default=160)
+    parser.add_argument("--runs", type=int, default=3, help="first-paint runs (fresh processes)")
+    parser.add_argument("--work", type=Path, default=None, help="keep the generated library here (reused)")
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--child-scroll", nargs=2, metavar=("DB", "DATA"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_scroll:
+        result = scrolling(Path(args.child_scroll[0]), args.frames, args.step, Path(args.child_scroll[1]), args.zoom)
+        print("SCROLL " + json.dumps(result))
+        return 0
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="photolens-guibench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    db_path = work / f"library-{args.photos}.db"
+    width, height = (int(v) for v in args.size.split("x"))
+    t0 = time.perf_counter()
+    files = make_files(work / "files" / "src", args.files, (width, height))
+    if not db_path.exists():
+        make_library(db_path, files, args.photos)
+        link_tree(files, db_path)
+    print(f"library: {args.photos:,} photos over {len(files)} files ({args.size}) in {work} "
+          f"[{time.perf_counter() - t0:.1f}s]", flush=True)
+
+    import shutil
+
+    data = work / "data"
+    shutil.rmtree(data, ignore_errors=True)  # cold thumbnail cache
+    paint = first_paint(db_path, args.runs, data)
+    print(f"first paint: window {paint['window_median_s']:.2f}s, grid with photos {paint['grid_median_s']:.2f}s "
+          f"(median of {args.runs}); torch imported before paint: {paint['torch_imported_before_paint']}", flush=True)
+
+    shutil.rmtree(data, ignore_errors=True)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child-scroll", str(db_path), str(data),
+                           "--frames", str(args.frames), "--step", str(args.step), "--zoom", str(args.zoom)],
+                          capture_output=True, text=True, env=env, timeout=900, cwd=ROOT)
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("SCROLL ")), None)
+    if line is None:
+        print(proc.stdout, proc.stderr[-3000:], file=sys.stderr)
+        return 1
+    scroll = json.loads(line[7:])
+    s, f = scroll["smooth"], scroll["fling"]
+    print(f"rows in the model after {scroll['rows_loaded_s']:.2f}s: {scroll['rows']:,}")
+    print(f"scrolling {scroll['step_px']}px/frame: median {s['median_ms']} ms, p95 {s['p95_ms']} ms, "
+          f"max {s['max_ms']} ms, {s['over_16ms']}/{s['frames']} frames over 16.7 ms")
+    print(f"flinging 3 pages/frame: median {f['median_ms']} ms, p95 {f['p95_ms']} ms, max {f['max_ms']} ms")
+    print(f"thumbnails decoded {scroll['thumbnails_generated']}, stale requests dropped "
+          f"{scroll['requests_dropped_as_stale']}, visible real after 1 s {scroll['visible_real_after_smooth_then_1s']}")
+    report = {"photos": args.photos, "files": len(files), "size": args.size, "cpus": os.cpu_count(),
+              "platform": os.environ.get("QT_QPA_PLATFORM", "offscreen"), "first_paint": paint, "scroll": scroll}
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
