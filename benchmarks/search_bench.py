@@ -184,9 +184,27 @@ def bench(n: int, d: int, args: argparse.Namespace) -> tuple[list[Row], list[Fil
     params = HnswParams(m=args.m, ef_construction=args.efc)
     gc.collect()
     before = rss()
+    cache_meta = {"n": n, "dim": d, "m": args.m, "efc": args.efc, "seed": args.seed}
+    cached = (
+        args.index_cache / f"bench-{n}x{d}-M{args.m}-efc{args.efc}-s{args.seed}.hnsw"
+        if args.index_cache
+        else None
+    )
     hnsw = HnswIndex(d, params, capacity=n)
     t0, c0 = time.perf_counter(), time.process_time()
     built, step, note = 0, 25_000, ""
+    if cached is not None and cached.exists():
+        # Re-measuring search on a graph built by an earlier run (same data, same parameters).
+        side = json.loads(cached.with_name(cached.name + ".json").read_text())
+        hnsw = HnswIndex.load(cached, expected_ids=ids)
+        meta = side["meta"]
+        assert {k: meta[k] for k in cache_meta} == cache_meta
+        built = n
+        note = "graph from --index-cache; build figures from the run that built it"
+        t0 -= meta["build_s"]
+        c0 -= meta["build_cpu_s"]
+        before = rss() - int(meta["rss_mib"] * 2**20)
+        print(f"   hnsw graph loaded from {cached}", flush=True)
     while built < n:
         t_chunk = time.perf_counter()
         hnsw.add(ids[built : built + step], x[built : built + step])
@@ -204,6 +222,11 @@ def bench(n: int, d: int, args: argparse.Namespace) -> tuple[list[Row], list[Fil
             break
     build_s, build_cpu = time.perf_counter() - t0, time.process_time() - c0
     hnsw_mem = (rss() - before) / 2**20
+    if cached is not None and built == n and not cached.exists():
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        hnsw.save(
+            cached, meta={**cache_meta, "build_s": build_s, "build_cpu_s": build_cpu, "rss_mib": hnsw_mem}
+        )
     if built < n:  # measure on what was built, against exact on the same subset
         part = ExactIndex.from_arrays(ids[:built], x[:built])
         truth_h = part.search(q, K).ids
@@ -301,13 +324,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dims", type=ints, default=[512, 128])
     ap.add_argument("--m", type=int, default=HnswParams().m)
     ap.add_argument("--efc", type=int, default=HnswParams().ef_construction)
-    ap.add_argument("--ef", type=ints, default=[0, 128, 256, 512], help="search beams to sweep; 0 = auto")
+    ap.add_argument(
+        "--ef", type=ints, default=[0, 128, 256, 512, 1024], help="search beams to sweep; 0 = auto"
+    )
     ap.add_argument("--ef-filter", type=int, default=0, help="search beam for filtered search; 0 = auto")
     ap.add_argument("--filters", type=lambda s: [float(v) for v in s.split(",")], default=[0.1, 0.01])
     ap.add_argument("--build-budget", type=float, default=900, help="seconds; then extrapolate")
     ap.add_argument("--no-persist", dest="persist", action="store_false")
     ap.add_argument("--tmp", default=None, help="directory for the save/load timing")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--index-cache", type=Path, default=None, help="keep built graphs here and reuse them in later runs"
+    )
     ap.add_argument("--json", type=Path, default=None, help="also write all figures here")
     args = ap.parse_args(argv)
 

@@ -7,7 +7,7 @@ rebuild (compaction). Re-adding a live or deleted id updates the element in plac
 Defaults come from ``benchmarks/search_bench.py`` on clustered CLIP-like data (2 cores): M=16 and
 ef_construction=100 build about twice as fast as ef_construction=200, and the recall lost to the cheaper
 graph is bought back at query time, which is cheap: the search beam grows with the index (``auto_ef``:
-128 up to 100k photos, ~400 at 1M) to keep recall@50 around 0.97-0.99 at a few ms per query.
+256 up to 100k photos, ~800 at 1M) to keep recall@50 around 0.98-0.99 at a few ms per query.
 
 Not thread-safe by itself (hnswlib forbids add_items concurrent with knn_query): ``IndexManager`` locks.
 """
@@ -45,12 +45,14 @@ class HnswParams:
 
 
 def auto_ef(n: int) -> int:
-    """Search beam for an index of ``n`` photos: recall at a fixed beam drops as the graph grows.
+    """Search beam for an index of ``n`` photos: recall at a fixed beam drops as the graph grows, most for
+    text queries (far from every photo, CLIP's modality gap), and query time is cheap next to build time.
 
-    Measured (M=16, ef_construction=100, k=50): ef=128 gives recall@50 ~0.99 at 100k; at 1M, ef=200 gives
-    ~0.96 and ef=400 ~0.975. Hence 128 * sqrt(n / 100k), clamped to [128, 512].
+    Measured with ``benchmarks/search_bench.py`` (M=16, ef_construction=100, k=50): at 100k, ef=128 left
+    single queries with recall@50 near 0 while ef=256 gave ~0.99 (worst query >= 0.5); at 1M, ef=512 gives
+    ~0.98 (text queries ~0.97) at about 1 ms. Hence 256 * sqrt(n / 100k), clamped to [256, 1024].
     """
-    return int(min(512, max(128, round(128 * math.sqrt(max(n, 1) / 100_000)))))
+    return int(min(1024, max(256, round(256 * math.sqrt(max(n, 1) / 100_000)))))
 
 
 def default_threads() -> int:
