@@ -379,7 +379,7 @@ def test_manager_auto_mode_switches_by_size(data):
 
 def test_bytes_per_photo_states_memory():
     est = bytes_per_photo(512, m=16)
-    assert est.exact == 512 * 4 + 8 + 100
+    assert est.exact == 512 * 4 + 8 + 125
     assert 2048 + 132 < est.hnsw < 2600
     assert est.for_photos(1_000_000) < 5 * 2**30  # 1M photos at 512-d: under 5 GiB for both indexes
     assert bytes_per_photo(128, hnsw=False).hnsw == 0

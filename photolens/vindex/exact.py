@@ -65,7 +65,7 @@ class ExactIndex:
     """float32 matrix with amortised growth and swap-with-last removal; ids map to rows through a dict.
 
     Not thread-safe by itself: ``IndexManager`` serialises writers against readers. Memory is
-    ``4 * dim`` bytes per photo for the matrix (up to 1.5x while grown ahead) plus about 100 bytes for the
+    ``4 * dim`` bytes per photo for the matrix (up to 1.5x while grown ahead) plus about 125 bytes for the
     id map.
     """
 
