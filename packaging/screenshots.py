@@ -175,6 +175,10 @@ def run(out: Path, count: int, tinyclip_dir: Path | None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     out.mkdir(parents=True, exist_ok=True)
     photos = work / "Pictures"
+    if tinyclip_dir is not None and tinyclip_dir.is_dir():
+        # work on a copy: a fixture built elsewhere is reused as is and never rebuilt in place
+        shutil.copytree(tinyclip_dir, work / "tinyclip")
+        tinyclip_dir = work / "tinyclip"
     print(f"making {count} photos in {photos}", flush=True)
     spec, vocab = make_photos(photos, tinyclip_dir, count)
 
@@ -340,7 +344,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("screenshots"))
     parser.add_argument("--count", type=int, default=400, help="photos in the generated library")
     parser.add_argument("--tinyclip", type=Path, default=ROOT / "bench-data" / "tinyclip",
-                        help="tiny Fashion-MNIST CLIP fixture folder (built on first use)")
+                        help="tiny Fashion-MNIST CLIP fixture folder (copied; built in the copy when incomplete)")
     parser.add_argument("--random-model", action="store_true", help="generated patterns + random tiny model")
     args = parser.parse_args()
     tinyclip = None

@@ -240,3 +240,14 @@ def test_welcome_page_then_first_index(qtbot, make_window, library_factory, phot
     assert window.stack.currentIndex() == PAGE_GRID
     assert library.roots() == [str(photo_root)]
     assert window.settings.resume_index is False
+
+
+def test_reloading_the_same_listing_keeps_the_current_photo(qtbot, make_window, gui_library):
+    window = make_window(gui_library)
+    wait_rows(qtbot, window, 13)
+    window.grid.select_row(4)
+    chosen = window.grid.current_row()
+    window.refresh_library(browse_after=True)  # what happens when indexing finishes
+    wait_rows(qtbot, window, 13)
+    assert window.grid.current_row() == chosen
+    assert [i.row() for i in window.grid.view.selectionModel().selectedIndexes()] == [4]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from photolens.gui.models import Roles
@@ -40,8 +40,8 @@ class ThumbnailDelegate(QStyledItemDelegate):
         painter.save()
         rect = option.rect
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        if selected:
-            highlight = QColor(option.palette.highlight().color())
+        if selected:  # the active colour even when the window is not focused: a selection stays visible
+            highlight = QColor(option.palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.Highlight))
             highlight.setAlpha(110)
             path = QPainterPath()
             path.addRoundedRect(QRectF(rect.adjusted(1, 1, -1, -1)), 6, 6)
@@ -75,7 +75,6 @@ class ThumbnailDelegate(QStyledItemDelegate):
                               self._caption_height(option))
             name = index.data(Qt.ItemDataRole.DisplayRole) or ""
             elided = option.fontMetrics.elidedText(name, Qt.TextElideMode.ElideMiddle, text_rect.width())
-            color = option.palette.highlightedText().color() if selected else option.palette.text().color()
-            painter.setPen(color)
+            painter.setPen(option.palette.text().color())
             painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, elided)
         painter.restore()

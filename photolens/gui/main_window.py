@@ -363,9 +363,6 @@ class MainWindow(QMainWindow):
                    channel: str = "photos", busy: str = "") -> None:
         """Fetch rows off the GUI thread, then show them under ``title``. Reloading the same listing (e.g.
         after indexing) keeps the current photo and the scroll position."""
-        same = title == self._shown_title and self.model.rowCount() > 0
-        keep_id = self.grid.current_row().id if same and self.grid.current_row() else None
-        keep_scroll = self.grid.view.verticalScrollBar().value() if same else 0
         self.grid.show_message(busy)
         self.thumbnails.cancel_pending()
         if self.stack.currentIndex() != PAGE_WELCOME or self.roots:
@@ -373,6 +370,10 @@ class MainWindow(QMainWindow):
 
         def done(result: list[PhotoRow] | SearchResult) -> None:
             rows, notes = (result.rows, result.notes) if isinstance(result, SearchResult) else (result, [])
+            same = title == self._shown_title and self.model.rowCount() > 0
+            current = self.grid.current_row() if same else None
+            keep_id = current.id if current is not None else None
+            keep_scroll = self.grid.view.verticalScrollBar().value() if same else 0
             self.info_label.setText("")
             self._shown_title = title
             self.grid.set_title(title)

@@ -22,7 +22,6 @@ from photolens.embedding.spec import (
     HUB_WEIGHT_NAMES,
     ModelSpec,
     find_local_weights,
-    missing_weights_message,
     weights_status,
 )
 from photolens.errors import ModelUnavailableError
@@ -58,7 +57,8 @@ def check_model(spec: ModelSpec) -> ModelCheck:
         return ModelCheck(None, str(exc))
     if status.available:
         return ModelCheck(True)
-    return ModelCheck(False, missing_weights_message(spec, status))
+    where = f"\nLooked in: {status.location}" if status.location else ""
+    return ModelCheck(False, f"The weights of '{spec.text}' are not here ({status.detail}).{where}")
 
 
 def size_estimate(spec: ModelSpec) -> int | None:

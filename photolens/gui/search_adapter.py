@@ -47,8 +47,14 @@ def run_search(library: Any, request: Any, limit: int, lens: str | None = None, 
     plain_change = request.photo and request.text.strip() and not request.avoid and not _has_operators(request.text)
     composed = _composed_search() if plain_change else None
     if composed is not None:
-        outcome = composed(library, request.photo, request.text.strip(), limit=limit, search_filter=search_filter)
-        return SearchResult(browse.rows_for_hits(library.db, outcome.hits), list(outcome.notes), "composed")
+        # no cutoff: the grid always shows the best candidates, and says when even those match weakly
+        outcome = composed(library, request.photo, request.text.strip(), limit=limit, search_filter=search_filter,
+                           min_score=None)
+        notes = list(outcome.notes)
+        weak = _weak_match_note(outcome)
+        if weak:
+            notes.append(weak)
+        return SearchResult(browse.rows_for_hits(library.db, outcome.hits), notes, "composed")
     terms = request.terms()
     exclude = None
     if request.photo:
@@ -56,6 +62,22 @@ def run_search(library: Any, request: Any, limit: int, lens: str | None = None, 
         exclude = {pid} if pid is not None else None
     hits = library.search_vector(library.query_vector(terms), limit, search_filter, exclude)
     return SearchResult(browse.rows_for_hits(library.db, hits))
+
+
+def _weak_match_note(outcome: Any) -> str:
+    """A hint when the calibrated score of the best result is under the service's usual cutoff."""
+    try:
+        from photolens.retrieval.calibration import DEFAULT_MIN_SCORE
+    except ImportError:
+        return ""
+    scale = getattr(outcome, "scale", None)
+    if not outcome.hits or scale is None or not getattr(scale, "reliable", False):
+        return ""
+    best = outcome.hits[0].score
+    if best >= DEFAULT_MIN_SCORE:
+        return ""
+    return (f"No strong match: the best photo scores {best:.1f} (a good match scores {DEFAULT_MIN_SCORE:g} or more). "
+            "These are the closest photos.")
 
 
 def _has_operators(text: str) -> bool:

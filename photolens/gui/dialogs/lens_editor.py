@@ -69,7 +69,7 @@ class LensEditorDialog(QDialog):
         column.addLayout(form)
         column.addWidget(self.validation)
 
-        self.preview_view = SectionsView(thumbnails, thumb_size=64)
+        self.preview_view = SectionsView(thumbnails, thumb_size=64, actions=False)
         self.preview_view.set_message("The preview of the groups appears here.")
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)

@@ -102,8 +102,10 @@ class SectionsView(QScrollArea):
     photo_selected = Signal(object)  # PhotoRow
     photo_activated = Signal(object)  # PhotoRow
 
-    def __init__(self, thumbnails: Any, thumb_size: int = 112, parent: QWidget | None = None):
+    def __init__(self, thumbnails: Any, thumb_size: int = 112, parent: QWidget | None = None,
+                 actions: bool = True):
         super().__init__(parent)
+        self.actions = actions  # "Show all" / "Export…" per section
         self.thumbnails = thumbnails
         self.thumb_size = thumb_size
         self.setWidgetResizable(True)
@@ -127,6 +129,8 @@ class SectionsView(QScrollArea):
     def clear(self) -> None:
         for widget in self.sections:
             self._layout.removeWidget(widget)
+            widget.hide()  # gone from the screen now, not only when the deferred delete runs
+            widget.setParent(None)
             widget.deleteLater()
         self.sections = []
         self.empty_note.setText("")
@@ -141,6 +145,8 @@ class SectionsView(QScrollArea):
         empty = [d.section.title for d in sections if d.section.count == 0]
         for data in (d for d in sections if d.section.count > 0):
             widget = SectionWidget(data, self.thumbnails, self.thumb_size)
+            widget.show_all.setVisible(self.actions)
+            widget.export.setVisible(self.actions)
             widget.show_all.clicked.connect(lambda _=False, s=data.section: self.open_section.emit(s))
             widget.export.clicked.connect(lambda _=False, s=data.section: self.export_section.emit(s))
             widget.view.selectionModel().currentChanged.connect(
