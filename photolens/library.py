@@ -22,8 +22,9 @@ from photolens.imaging import decode_for_model
 from photolens.indexer import Indexer, IndexOptions, IndexProgress
 from photolens.paths import from_db_path, to_db_path
 from photolens.query import Term, parse_query
-from photolens.search import SearchFilter, SearchHit, combine, top_k
-from photolens.store.database import Database
+from photolens.search import SearchFilter, SearchHit, combine
+from photolens.spaces import RAW_SPACE, Space, SpaceIndex
+from photolens.store.database import Database, sqlite_file
 from photolens.store.queries import under_any
 from photolens.store.schema import Embedding, LibraryRoot, ModelRecord, Photo, TextEmbedding
 from photolens.vectors import from_blobs, to_blob
@@ -55,9 +56,48 @@ class Library:
         self._model_key: str | None = embedder.key if embedder else None
         self._lock = threading.RLock()
         self._vectors: VectorSet | None = None
+        self._spaces: SpaceIndex | None = None
 
     def close(self) -> None:
+        if self._spaces is not None:
+            self._spaces.close()
+            self._spaces = None
         self.db.close()
+
+    # ------------------------------------------------------------------ vector index
+    def index_directory(self) -> str | None:
+        """Where hnsw graphs are persisted: next to a SQLite file, else in the data folder."""
+        db_file = sqlite_file(self.db.url)
+        if db_file is not None:
+            return str(db_file.with_name(db_file.name + ".vindex"))
+        if ":memory:" in self.db.url:
+            return None
+        import hashlib
+
+        from photolens.config import data_dir
+
+        return str(data_dir() / "vindex" / hashlib.sha1(self.db.url.encode()).hexdigest()[:12])
+
+    @property
+    def spaces(self) -> SpaceIndex:
+        """The vector index layer (exact, or hnsw for large libraries), created on first search."""
+        with self._lock:
+            if self._spaces is None:
+                from photolens.vindex import IndexManager, IndexSettings
+
+                mode = self.setting("index_mode", "auto")
+                settings = IndexSettings(mode=mode if mode in ("auto", "exact", "hnsw") else "auto")
+                self._spaces = SpaceIndex(IndexManager(self.index_directory(), settings), self.model_key)
+            return self._spaces
+
+    def setting(self, key: str, default=None):
+        from photolens.browse import get_setting
+
+        return get_setting(self.db, key, default)
+
+    def space_vectors(self, space: Space = RAW_SPACE) -> tuple[np.ndarray, np.ndarray]:
+        """(photo ids, unit vectors in ``space``) for all live photos, kept in step with the store."""
+        return self.spaces.sync(space, self.vectors())
 
     # ------------------------------------------------------------------ model
     @property
@@ -203,7 +243,8 @@ class Library:
 
     # ------------------------------------------------------------------ search
     def search_vector(self, query: np.ndarray, limit: int = 20, search_filter: SearchFilter | None = None,
-                      exclude: set[int] | None = None) -> list[SearchHit]:
+                      exclude: set[int] | None = None, space: Space = RAW_SPACE) -> list[SearchHit]:
+        """Best ``limit`` live photos for a raw-space query vector, searched in ``space``."""
         vectors = self.vectors()
         if vectors.matrix.shape[0] == 0:
             return []
@@ -211,22 +252,29 @@ class Library:
             raise EmbeddingDimensionError(
                 f"The query has {query.shape[-1]} dimensions but the library's vectors have "
                 f"{vectors.matrix.shape[1]}: they come from different models.")
+        self.spaces.sync(space, vectors)
         allowed = self.allowed_ids(search_filter or SearchFilter())
-        rows = vectors.rows_of(allowed) if allowed is not None else None
-        extra = len(exclude) if exclude else 0
-        idx, scores = top_k(vectors.matrix, query, limit + extra, rows)
-        hits = [(int(vectors.ids[i]), float(s)) for i, s in zip(idx, scores)]
-        if exclude:
-            hits = [h for h in hits if h[0] not in exclude]
-        return self._resolve(hits[:limit])
+        if allowed is not None and allowed.size == 0:
+            return []
+        exclude = exclude or set()
+        want = limit + len(exclude)
+        while True:
+            found = self.spaces.search(space, space.project(query), want + 4, allowed)
+            hits = [(int(i), float(s)) for i, s in zip(found.ids[0], found.scores[0]) if i >= 0 and int(i) not in exclude]
+            resolved = self._resolve(hits)
+            if len(resolved) >= limit or len(hits) < want or want >= vectors.matrix.shape[0]:
+                return resolved[:limit]
+            want *= 4  # some hits were files deleted since the last scan: look further
 
     def _resolve(self, hits: list[tuple[int, float]]) -> list[SearchHit]:
+        """Paths for hits; files deleted since the last scan are dropped at once (a stat per hit)."""
         if not hits:
             return []
         with self.db.session() as session:
             paths = {pid: from_db_path(p, raw) for pid, p, raw in session.execute(
                 select(Photo.id, Photo.path, Photo.raw_path).where(Photo.id.in_([h[0] for h in hits])))}
-        return [SearchHit(pid, paths[pid], score) for pid, score in hits if pid in paths]
+        return [SearchHit(pid, paths[pid], score) for pid, score in hits
+                if pid in paths and os.path.exists(paths[pid])]
 
     def search(self, query: str | list[Term], limit: int = 20, search_filter: SearchFilter | None = None) -> list[SearchHit]:
         return self.search_vector(self.query_vector(query), limit, search_filter)

@@ -62,8 +62,15 @@ class PlantedEmbedder:
 def plant_photos(db: Database, model_key: str, photos: dict[str, np.ndarray],
                  taken: dict[str, dt.datetime] | None = None,
                  missing: set[str] = frozenset()) -> dict[str, int]:  # type: ignore[assignment]
-    """Insert photo rows at the given absolute paths with the given vectors; returns path → id."""
+    """Insert photo rows at the given absolute paths with the given vectors; returns path → id.
+
+    The files are created too (empty): search drops hits whose file no longer exists.
+    """
     taken = taken or {}
+    for path in photos:
+        if path not in missing:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            open(path, "ab").close()
     dim = len(next(iter(photos.values())))
     ids = {}
     with db.session() as session:

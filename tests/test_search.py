@@ -122,7 +122,7 @@ def test_folder_filter_is_case_sensitive(planted) -> None:  # type: ignore[no-un
 
 def test_folder_filter_accepts_a_relative_folder(planted, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     library, root, *_ = planted
-    root.mkdir()
+    root.mkdir(exist_ok=True)
     monkeypatch.chdir(root)
     hits = library.search("city", limit=10, search_filter=SearchFilter(folder="tripod"))
     assert names(hits) == ["city.jpg"]
