@@ -89,9 +89,8 @@ def run(args: argparse.Namespace) -> int:
                 if bar is None:
                     label = "embedding" if event.phase == "embed" else "reading metadata (no model)"
                     bar = tqdm(total=event.total, unit="photo", desc=label, file=sys.stderr, dynamic_ncols=True)
-                bar.n = event.done
+                bar.update(event.done - bar.n)
                 bar.set_postfix_str(printable((event.path or "")[-40:]), refresh=False)
-                bar.refresh()
     except KeyboardInterrupt:
         events.close()
         if bar:
