@@ -239,6 +239,71 @@ def scrolling(db_path: Path, frames: int, step: int, data_dir: Path, zoom: int) 
     return result
 
 
+# --------------------------------------------------------------------------------------------- indexing lag
+def indexing_lag(files: list[Path], count: int, work: Path, data_dir: Path) -> dict:
+    """Index ``count`` photos through the app (tiny test model) while a 10 ms timer measures how late the
+    GUI thread's event loop runs: the app stays responsive if that lateness stays small."""
+    os.environ["PHOTOLENS_DATA_DIR"] = str(data_dir)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QElapsedTimer, QTimer
+
+    from photolens.gui.app import create_application
+    from photolens.gui.lens_adapter import LensAdapter
+    from photolens.gui.main_window import MainWindow
+    from photolens.gui.settings import GuiSettings
+    from photolens.gui.workers import Pools
+    from photolens.library import Library
+    from tests.tiny_model import make_tiny_model
+
+    folder = work / "index-photos"
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        for i in range(count):
+            os.symlink(files[i % len(files)], folder / f"p{i:05d}.jpg")  # distinct paths, real decodes
+    model = work / "tiny-model"
+    if not model.exists():
+        make_tiny_model(model)
+    db = data_dir / "index.db"
+    app = create_application([sys.argv[0]])
+    library = Library(db=str(db), model=f"local-dir:{model}")
+    window = MainWindow(library, GuiSettings(), Pools.create(), LensAdapter(library, discover=False),
+                        check_model_on_start=False)
+    window.resize(1400, 900)
+    window.show()
+    app.processEvents()
+    late: list[float] = []
+    clock = QElapsedTimer()
+    timer = QTimer()
+    timer.setInterval(10)
+
+    def tick() -> None:
+        late.append(max(0.0, clock.restart() - 10.0))
+
+    timer.timeout.connect(tick)
+    updates = []
+    window.index.progress.connect(lambda status: updates.append(status))
+    started = time.perf_counter()
+    clock.start()
+    timer.start()
+    window.add_folders([str(folder)])
+    while window.index.running or not updates:
+        app.processEvents()
+        time.sleep(0.001)
+        if time.perf_counter() - started > 600:
+            break
+    elapsed = time.perf_counter() - started
+    timer.stop()
+    embedded = updates[-1].embedded if updates else 0
+    window.close()
+    library.close()
+    ordered = sorted(late) or [0.0]
+    return {"photos": count, "seconds": round(elapsed, 2), "photos_per_s": round(embedded / elapsed, 1),
+            "embedded": embedded, "progress_updates": len(updates), "ticks": len(late),
+            "event_loop_late_ms": {"median": round(statistics.median(ordered), 2),
+                                   "p95": round(ordered[int(0.95 * (len(ordered) - 1))], 2),
+                                   "max": round(ordered[-1], 2)}}
+
+
 def _stats(values: list[float]) -> dict:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
@@ -257,8 +322,17 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="first-paint runs (fresh processes)")
     parser.add_argument("--work", type=Path, default=None, help="keep the generated library here (reused)")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--index-photos", type=int, default=300,
+                        help="photos indexed (tiny test model) while measuring event-loop lateness; 0 skips")
     parser.add_argument("--child-scroll", nargs=2, metavar=("DB", "DATA"), help=argparse.SUPPRESS)
+    parser.add_argument("--child-index", nargs=2, metavar=("WORK", "DATA"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child_index:
+        work = Path(args.child_index[0])
+        width, height = (int(v) for v in args.size.split("x"))
+        files = make_files(work / "files" / "src", args.files, (width, height))
+        print("INDEX " + json.dumps(indexing_lag(files, args.index_photos, work, Path(args.child_index[1]))))
+        return 0
     if args.child_scroll:
         result = scrolling(Path(args.child_scroll[0]), args.frames, args.step, Path(args.child_scroll[1]), args.zoom)
         print("SCROLL " + json.dumps(result))
@@ -302,8 +376,23 @@ def main() -> int:
     print(f"flinging 3 pages/frame: median {f['median_ms']} ms, p95 {f['p95_ms']} ms, max {f['max_ms']} ms")
     print(f"thumbnails decoded {scroll['thumbnails_generated']}, stale requests dropped "
           f"{scroll['requests_dropped_as_stale']}, visible real after 1 s {scroll['visible_real_after_smooth_then_1s']}")
+    index = None
+    if args.index_photos:
+        shutil.rmtree(data, ignore_errors=True)
+        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child-index", str(work), str(data),
+                               "--index-photos", str(args.index_photos), "--files", str(args.files),
+                               "--size", args.size], capture_output=True, text=True, env=env, timeout=1800, cwd=ROOT)
+        line = next((x for x in proc.stdout.splitlines() if x.startswith("INDEX ")), None)
+        if line is None:
+            print(proc.stdout, proc.stderr[-3000:], file=sys.stderr)
+            return 1
+        index = json.loads(line[6:])
+        lag = index["event_loop_late_ms"]
+        print(f"indexing {index['photos']} photos ({args.size}) through the app: {index['photos_per_s']} photos/s; "
+              f"GUI event loop late by median {lag['median']} ms, p95 {lag['p95']} ms, max {lag['max']} ms")
     report = {"photos": args.photos, "files": len(files), "size": args.size, "cpus": os.cpu_count(),
-              "platform": os.environ.get("QT_QPA_PLATFORM", "offscreen"), "first_paint": paint, "scroll": scroll}
+              "platform": os.environ.get("QT_QPA_PLATFORM", "offscreen"), "first_paint": paint, "scroll": scroll,
+              "indexing": index}
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0

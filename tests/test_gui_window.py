@@ -251,3 +251,22 @@ def test_reloading_the_same_listing_keeps_the_current_photo(qtbot, make_window, 
     wait_rows(qtbot, window, 13)
     assert window.grid.current_row() == chosen
     assert [i.row() for i in window.grid.view.selectionModel().selectedIndexes()] == [4]
+
+
+def test_an_interrupted_run_resumes_at_the_next_start(qtbot, make_window, library_factory, photo_root: Path):
+    from photolens.gui.settings import GuiSettings
+
+    library = library_factory()
+    first = make_window(library)
+    first.start_index([str(photo_root)])
+    assert first.settings.resume_index  # marked as soon as a run starts
+    first.close()  # quitting mid-run cancels it and keeps the mark
+    assert not first.index.running and first.settings.resume_index
+    assert library.status()["embedded"] < 13 or first.last_outcome.cancelled
+
+    second = make_window(library, settings=GuiSettings(resume_index=True))
+    with qtbot.waitSignal(second.index.finished, timeout=60_000) as done:
+        pass
+    assert not done.args[0].cancelled
+    assert library.status()["embedded"] == 13
+    assert second.settings.resume_index is False

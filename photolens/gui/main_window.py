@@ -252,6 +252,7 @@ class MainWindow(QMainWindow):
         if self.settings.resume_index:
             self.info_label.setText("Resuming the interrupted indexing run…")
             self.start_index()
+        QTimer.singleShot(10_000, self.prune_thumbnail_cache)  # keep the disk cache within its size
 
     def check_model(self) -> None:
         """Cheap offline check (no torch); ARCH:TAG models are checked at first search or index."""

@@ -21,7 +21,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEvent,
+    QObject,
+    QRunnable,
+    QThread,
+    QThreadPool,
+    QTimer,
+    Signal,
+    Slot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -336,6 +346,7 @@ class IndexWorker(QObject):
         self.options = options
         self.min_interval_s = min_interval_s
         self.cancel_event = threading.Event()
+        self.done_event = threading.Event()  # set when run() has returned (the thread may live on)
         self._resume = threading.Event()
         self._resume.set()
         self.meter = ProgressMeter()
@@ -363,6 +374,12 @@ class IndexWorker(QObject):
 
     @Slot()
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            self.done_event.set()
+
+    def _run(self) -> None:
         last_emit = 0.0
         last_phase = None
         event = None
@@ -450,11 +467,20 @@ class IndexController(QObject):
             self._worker.cancel()
 
     def wait(self, msecs: int = 10_000) -> bool:
-        """Block until the thread ends (used at shutdown); True when it did."""
-        thread = self._thread
-        return True if thread is None else thread.wait(msecs)
+        """Block until the run ends and deliver its outcome now (used at shutdown); True when it ended."""
+        worker = self._worker
+        if worker is None:
+            return True
+        if not worker.done_event.wait(msecs / 1000):
+            return False
+        QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)  # the queued finished → _on_finished
+        if self._worker is worker:  # not delivered (e.g. no event dispatcher): clean up here
+            self._on_finished(IndexOutcome(cancelled=worker.cancel_event.is_set()))
+        return True
 
     def _on_finished(self, outcome: IndexOutcome) -> None:
+        if self._worker is None:
+            return  # already finished (delivered early by wait())
         thread, worker = self._thread, self._worker
         self._thread = self._worker = None
         if thread is not None:
