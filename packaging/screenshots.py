@@ -10,9 +10,8 @@ What it does, end to end, with the real window, real thread pools and the real i
    photos get EXIF dates, cameras and GPS positions and are spread over dated folders;
 2. starts with an empty library (welcome page), adds the folder, pauses indexing for a shot, resumes;
 3. browses, selects a photo (details pane), searches by words, "more like this", a composed query;
-4. shows lens group and cluster views and the lens editor, when a lens service is importable; until
-   ``photolens.lenses.service`` exists it plugs in :class:`DemoLensService` below (the lens engine's
-   fit/group/cluster functions behind the adapter's interface) so the views can be seen;
+4. shows lens group and cluster views and the lens editor (``photolens.lenses.service``), with lenses
+   made from the photos' vocabulary ("item colour": the item's tint whatever the background);
 5. exports a selection, opens settings, and opens a second library whose model has no weights (the
    model-setup dialog).
 
@@ -74,64 +73,6 @@ def make_photos(dest: Path, tinyclip_dir: Path | None, count: int) -> tuple[str,
                   gps=places[rng.randrange(len(places))])
     (dest / "notes.jpg").write_text("not a photo: shows up in the unreadable files list\n")
     return spec, vocab
-
-
-class DemoLensService:
-    """Stand-in for ``photolens.lenses.service`` (not shipped in the app): lens presets and lenses made
-    from the photos' vocabulary, fitted with the lens engine and used to group and cluster."""
-
-    def __init__(self, library, extra: list | None = None):
-        from photolens.lenses.presets import list_presets, load_preset
-
-        self.library = library
-        self.lenses = {d.name: d for d in (extra or [])}
-        for name in list_presets()[:6]:
-            definition = load_preset(name)
-            self.lenses.setdefault(definition.name, definition)
-        self._fits: dict = {}
-
-    def list_lenses(self):
-        return list(self.lenses.values())
-
-    def get_lens(self, name):
-        return self.lenses[name]
-
-    def save_lens(self, definition):
-        self.lenses[definition.name] = definition
-
-    def _fit(self, lens):
-        from photolens.lenses.fit import fit_definition
-        from photolens.lenses.group import definition_anchors
-
-        definition = lens if not isinstance(lens, str) else self.lenses[lens]
-        key = definition.to_json()
-        if key not in self._fits:
-            prompts = self.library.text_vectors(definition.prompts())
-            fitted = fit_definition(definition, prompts)
-            self._fits[key] = (definition, fitted.matrix, definition_anchors(definition, fitted.matrix, prompts))
-        return self._fits[key]
-
-    def _projected(self, matrix, photo_ids):
-        import numpy as np
-
-        from photolens.lenses.project import project
-
-        vectors = self.library.vectors()
-        order = np.argsort(vectors.ids)
-        rows = order[np.searchsorted(vectors.ids, photo_ids, sorter=order)]
-        return project(matrix, vectors.matrix[rows])
-
-    def group(self, lens, photo_ids):
-        from photolens.lenses.group import group_by_lens
-
-        definition, matrix, anchors = self._fit(lens)
-        return group_by_lens(self._projected(matrix, photo_ids), anchors, definition.values)
-
-    def cluster(self, lens, photo_ids, k=None):
-        from photolens.lenses.cluster import cluster
-
-        definition, matrix, anchors = self._fit(lens)
-        return cluster(self._projected(matrix, photo_ids), k, anchors, definition.values)
 
 
 # --------------------------------------------------------------------------------------------- driving
@@ -200,15 +141,10 @@ def run(out: Path, count: int, tinyclip_dir: Path | None) -> int:
         extra.append(LensDefinition("item colour", tuple(vocab["tint"]), ("a photo of a {} item.", "a {} thing")))
     if vocab.get("item"):
         extra.append(LensDefinition("item", tuple(vocab["item"]), ("a photo of a {}.",)))
-    from photolens.gui.lens_adapter import SERVICE_MODULE
-
-    try:
-        __import__(SERVICE_MODULE)
-        adapter = LensAdapter(library)
-        print("lens service: photolens.lenses.service", flush=True)
-    except ImportError:
-        adapter = LensAdapter(library, service=DemoLensService(library, extra), discover=False)
-        print("lens service: DemoLensService (photolens.lenses.service not available yet)", flush=True)
+    adapter = LensAdapter(library)
+    print(f"lens service: {type(adapter.service).__name__ if adapter.available else adapter.reason}", flush=True)
+    for definition in extra if adapter.available else []:
+        adapter.service.save_lens(definition)  # lenses made of the photos' own vocabulary
     window = MainWindow(library, GuiSettings(zoom=128), Pools.create(), adapter)
     window.resize(1560, 960)
     window.move(0, 0)

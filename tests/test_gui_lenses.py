@@ -214,3 +214,47 @@ def test_lens_ui_hidden_without_a_service(qtbot, make_window, gui_library):
     adapter = LensAdapter(gui_library, service=None, discover=False)
     assert not adapter.available and adapter.list_lenses() == []
     assert adapter.validate(LensFields("ok", "", ["a", "b"], [])) is None
+
+
+def test_views_with_the_real_lens_service(qtbot, make_window, gui_library, photo_root: Path):
+    from photolens.lenses.service import LensService
+
+    service = LensService(gui_library)
+    window = make_window(gui_library, lens_service=service)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 13, timeout=5000)
+    # presets are offered before they are saved; the sidebar lists saved lenses only
+    assert window.lens_bar.combo.findData("weather") > 0
+    assert window.sidebar.lenses.childCount() == 0
+    window.lens_bar.set_lens("weather")
+    with qtbot.waitSignal(window.sections_shown, timeout=30_000):
+        window.lens_bar.set_mode("groups")
+    ids = [r.id for r in browse.list_photos(gui_library.db, sort="name")]
+    expected = sections_from_grouping(ids, service.group("weather", np.asarray(ids)))
+    shown = window.sections_view.counts()
+    assert shown == {s.title: s.count for s in expected if s.count}
+    assert sum(shown.values()) == 13
+    assert set(shown) <= set(service.get_lens("weather").values) | {"Unsure"}
+    qtbot.waitUntil(lambda: window.sidebar.lenses.childCount() == 1, timeout=5000)  # the preset got saved
+
+    with qtbot.waitSignal(window.sections_shown, timeout=30_000):
+        window.lens_bar.k.setValue(2)
+        window.lens_bar.set_mode("clusters")
+    assert len(window.sections_view.sections) == 2
+    assert sum(window.sections_view.counts().values()) == 13
+    assert all(" · " in title for title in window.sections_view.titles())  # named by nearest words
+
+    # text search and "more like this" go through the lens
+    window.lens_bar.set_mode("photos")
+    window.search_bar.text.setText("rain")
+    window.search_bar.submit()
+    qtbot.waitUntil(lambda: window.grid.title.text().startswith("Results through weather"), timeout=30_000)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 13, timeout=5000)
+    expected_ids = [h.photo_id for h in service.search("weather", "rain", limit=200)]
+    assert [r.id for r in window.model.rows()] == expected_ids
+    photo = str(photo_root / "photo_004.jpg")
+    window.more_like_this(photo)
+    expected_ids = [h.photo_id for h in service.similar("weather", photo, limit=200)]
+    qtbot.waitUntil(lambda: [r.id for r in window.model.rows()] == expected_ids, timeout=30_000)
+
+    assert window.delete_lens("weather", confirm=False)
+    qtbot.waitUntil(lambda: window.sidebar.lenses.childCount() == 0, timeout=5000)

@@ -220,11 +220,17 @@ def test_settings_dialog_persists_and_applies(qtbot, make_window, gui_library):
     dialog.hidden.setChecked(True)
     dialog.disk_cache.setValue(64)
     dialog.result_limit.setValue(50)
+    dialog.index_mode.setCurrentIndex(dialog.index_mode.findData("exact"))
     dialog.accept()
     assert browse.get_setting(gui_library.db, "excludes") == ["*/Screenshots", "*.tmp"]
     assert window.library_options().include_hidden is True
+    assert browse.get_setting(gui_library.db, "index_mode") == "exact"
+    assert window.library is not gui_library  # reopened: the vector index layer reads the mode when it opens
+    assert window.library.spaces.manager.settings.mode == "exact"
     saved = load_settings()
     assert saved.thumbnail_cache_mb == 64 and saved.result_limit == 50
+    wait_rows(qtbot, window, 13)
+    window.library.close()
 
 
 def test_welcome_page_then_first_index(qtbot, make_window, library_factory, photo_root: Path):

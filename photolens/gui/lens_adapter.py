@@ -12,8 +12,13 @@ What the adapter expects of a service object (duck-typed; see :class:`LensServic
 * ``save_lens(definition) -> None``
 * ``group(name_or_definition, photo_ids: np.ndarray) -> Grouping`` (rows aligned with ``photo_ids``)
 * ``cluster(name_or_definition, photo_ids: np.ndarray, k: int | None) -> Clustering``
-* optional ``similar(name, path, limit) -> list[SearchHit]`` for "more like this" in a lens
-* optional ``presets() -> list[str]`` / ``load_preset(name) -> LensDefinition``
+* optional ``similar(name, path, limit, search_filter)`` / ``search(name, terms, limit, search_filter)``
+  → ``list[SearchHit]``: "more like this" and text search through a lens
+* optional ``presets() -> list[str]`` / ``load_preset(name) -> LensDefinition`` / ``delete_lens(name)``
+
+Rows of a grouping or clustering whose value / label is -1 (photos without a vector) go to a
+"Not indexed yet" section. Presets appear in the lens list before they are saved; the service saves a
+preset the first time it is used.
 
 ``Grouping`` and ``Clustering`` are the dataclasses of :mod:`photolens.lenses.group` and
 :mod:`photolens.lenses.cluster`. The service is built with ``factory(library)``: ``LensService(library)``
@@ -34,6 +39,7 @@ log = logging.getLogger(__name__)
 
 SERVICE_MODULE = "photolens.lenses.service"
 UNSURE_TITLE = "Unsure"
+NOT_INDEXED_TITLE = "Not indexed yet"
 
 
 @dataclass(frozen=True)
@@ -105,12 +111,16 @@ def sections_from_grouping(photo_ids: Sequence[int] | np.ndarray, grouping: Any)
         rows = rows[np.argsort(-score[rows], kind="stable")]
         kind = "value" if len(rows) else "empty"
         sections.append(Section(f"value:{word}", str(word), tuple(int(x) for x in ids[rows]), kind))
-    rows = np.flatnonzero(unsure)
+    rows = np.flatnonzero(unsure & (value >= 0))
     if len(rows):
         margin = np.asarray(grouping.margin)
         rows = rows[np.argsort(-margin[rows], kind="stable")]
         sections.append(Section("unsure", UNSURE_TITLE, tuple(int(x) for x in ids[rows]), "unsure",
                                 "photos whose best two words score almost the same"))
+    rows = np.flatnonzero(value < 0)  # photos the lens cannot see yet (not embedded)
+    if len(rows):
+        sections.append(Section("unindexed", NOT_INDEXED_TITLE, tuple(int(x) for x in ids[rows]), "unindexed",
+                                "not indexed with the current model yet"))
     return sections
 
 
@@ -131,6 +141,16 @@ def sections_from_clustering(photo_ids: Sequence[int] | np.ndarray, clustering: 
         subtitle = ", ".join(f"{word} {score:.2f}" for word, score in info.names)
         sections.append(Section(f"cluster:{info.index}", title, tuple(int(ids[r]) for r in order), "cluster", subtitle))
     sections.sort(key=lambda s: (-s.count, s.key))
+    seen: dict[str, int] = {}
+    for n, section in enumerate(sections):  # two clusters can share their nearest words: number them
+        seen[section.title] = seen.get(section.title, 0) + 1
+        if seen[section.title] > 1:
+            sections[n] = Section(section.key, f"{section.title} ({seen[section.title]})", section.photo_ids,
+                                  section.kind, section.subtitle)
+    rows = np.flatnonzero(labels < 0)  # photos the lens cannot see yet (not embedded)
+    if len(rows):
+        sections.append(Section("unindexed", NOT_INDEXED_TITLE, tuple(int(x) for x in ids[rows]), "unindexed",
+                                "not indexed with the current model yet"))
     return sections
 
 
@@ -175,9 +195,21 @@ class LensAdapter:
 
     # ---- lenses
     def list_lenses(self) -> list[LensSummary]:
+        """Saved lenses, then the presets not saved yet (a preset is saved the first time it is used)."""
         if not self.available:
             return []
-        return [_summary(d) for d in self.service.list_lenses()]
+        saved = [_summary(d) for d in self.service.list_lenses()]
+        names = {lens.name for lens in saved}
+        presets = list(self.service.presets()) if hasattr(self.service, "presets") else []
+        return saved + [LensSummary(name, builtin=True) for name in presets if name not in names]
+
+    def delete(self, name: str) -> bool:
+        remove = getattr(self.service, "delete_lens", None)
+        return bool(remove(name)) if remove is not None else False
+
+    @property
+    def can_delete(self) -> bool:
+        return self.available and hasattr(self.service, "delete_lens")
 
     def get(self, name: str) -> LensSummary:
         return _summary(self.service.get_lens(name))
@@ -238,8 +270,14 @@ class LensAdapter:
             return [Section("cluster:0", "All photos", tuple(int(i) for i in ids), "cluster")] if len(ids) else []
         return sections_from_clustering(ids, self.service.cluster(lens, ids, k or None))
 
-    def similar(self, lens: str, path: str, limit: int) -> list[Any] | None:
+    def similar(self, lens: str, path: str, limit: int, search_filter: Any = None) -> list[Any] | None:
         """'More like this' through a lens, or None when the service cannot do it."""
         if not self.available or not hasattr(self.service, "similar"):
             return None
-        return self.service.similar(lens, path, limit)
+        return self.service.similar(lens, path, limit, search_filter)
+
+    def search(self, lens: str, terms: list, limit: int, search_filter: Any = None) -> list[Any] | None:
+        """A query (weighted terms) searched through a lens, or None when the service cannot do it."""
+        if not self.available or not hasattr(self.service, "search"):
+            return None
+        return self.service.search(lens, terms, limit, search_filter)

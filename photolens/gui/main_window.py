@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self.request: SearchRequest | None = None
         self.section: Section | None = None
         self.roots: list[str] = []
+        self.lens_summaries: list[LensSummary] = []
         self.model_dialog: ModelMissingDialog | None = None
         self.model_missing_shown = False
         self.last_error = ""
@@ -112,7 +113,6 @@ class MainWindow(QMainWindow):
         self._build()
         self._menus()
         self._restore_window()
-        self.apply_library_settings()
         QTimer.singleShot(0, self._start)
 
     # ------------------------------------------------------------------ construction
@@ -172,6 +172,7 @@ class MainWindow(QMainWindow):
         self.sidebar.lens_selected.connect(self.lens_bar.set_lens)
         self.sidebar.search_selected.connect(self._saved_search_selected)
         self.sidebar.search_removed.connect(self.remove_saved_search)
+        self.sidebar.lens_removed.connect(self.delete_lens)
         self.sidebar.add_folder_requested.connect(self.choose_folder)
         self.grid.current_changed.connect(self.show_photo)
         self.grid.activated.connect(lambda row: row and self.details._opener(row.path))
@@ -285,6 +286,7 @@ class MainWindow(QMainWindow):
         def done(snapshot: LibrarySnapshot) -> None:
             self.roots = snapshot.roots
             self.sidebar.set_folders(snapshot.tree, snapshot.total)
+            self.lens_summaries = snapshot.lenses
             self.sidebar.set_lenses(snapshot.lenses, self.lenses.available)
             self.lens_bar.set_lenses(snapshot.lenses)
             self.sidebar.set_saved_searches(self.saved_searches())
@@ -347,7 +349,8 @@ class MainWindow(QMainWindow):
 
         busy = "Searching…" if library.embedder_loaded else "Loading the model and searching…"
         self.info_label.setText(busy)
-        self._show_rows(f"Results: {request.describe()}", run, "relevance", relevance=True,
+        through = f" through {lens}" if lens and self.lenses.available and not (request.photo and request.text) else ""
+        self._show_rows(f"Results{through}: {request.describe()}", run, "relevance", relevance=True,
                         pool=self.pools.model, channel="photos", busy=busy)
 
     def more_like_this(self, path: str) -> None:
@@ -478,6 +481,8 @@ class MainWindow(QMainWindow):
             what = "groups" if mode == "groups" else "clusters"
             total = sum(d.section.count for d in data)
             self.sections_view.set_sections(data, heading=f"{lens}: {what} of {scope} ({total:,} photos)")
+            if any(s.name == lens and s.builtin for s in self.lens_summaries):
+                self.refresh_library()  # a preset is saved when first used: list it with the saved lenses
             self.sections_shown.emit()
 
         def failed(exc: BaseException) -> None:
@@ -521,6 +526,16 @@ class MainWindow(QMainWindow):
         self.lens_editor = dialog
         dialog.open()
         return dialog
+
+    def delete_lens(self, name: str, confirm: bool = True) -> bool:
+        if confirm and QMessageBox.question(self, "Delete lens", f"Delete the lens “{name}”? Photos are not affected.") \
+                != QMessageBox.StandardButton.Yes:
+            return False
+        deleted = self.lenses.delete(name)
+        if self.lens_bar.lens == name:
+            self.lens_bar.set_lens(None)
+        self.refresh_library()
+        return deleted
 
     def _lens_saved(self, name: str) -> None:
         self.refresh_library()
@@ -596,7 +611,8 @@ class MainWindow(QMainWindow):
         try:
             return LibraryOptions(list(browse.get_setting(db, "excludes", []) or []),
                                   bool(browse.get_setting(db, "follow_symlinks", False)),
-                                  bool(browse.get_setting(db, "include_hidden", False)))
+                                  bool(browse.get_setting(db, "include_hidden", False)),
+                                  str(browse.get_setting(db, "index_mode", "auto") or "auto"))
         except PhotolensError:
             return LibraryOptions()
 
@@ -675,10 +691,11 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
-    def change_model(self, spec_text: str) -> None:
+    def change_model(self, spec_text: str, remember: bool = True) -> None:
         """Use another model: remembered in the settings, the library reopened with it."""
-        self.settings.model = spec_text
-        gui_settings.save_settings(self.settings)
+        if remember:
+            self.settings.model = spec_text
+            gui_settings.save_settings(self.settings)
         if self.index.running:
             self.info_label.setText("The new model is used once indexing finishes (restart photolens).")
             return
@@ -694,22 +711,14 @@ class MainWindow(QMainWindow):
         self._set_lens_ui(self.lenses.available)
         old.close()
         self.refresh_library(browse_after=True)
-        self.info_label.setText(f"Model: {spec_text}. Index now (F5) to make new photos searchable.")
+        if remember:
+            self.info_label.setText(f"Model: {spec_text}. Index now (F5) to make new photos searchable.")
 
     # ------------------------------------------------------------------ settings
-    def apply_library_settings(self) -> None:
-        setter = getattr(self.library, "set_search_mode", None)
-        if setter is not None:
-            try:
-                setter(self.settings.search_mode)
-            except PhotolensError as exc:
-                log.info("search mode: %s", exc)
-
     def open_settings(self) -> SettingsDialog:
         usage = ""
         dialog = SettingsDialog(self.settings, self.library_options(), self.roots or self.library.roots(),
-                                self.library.spec.text, hasattr(self.library, "remove_root"),
-                                hasattr(self.library, "set_search_mode"), usage, self)
+                                self.library.spec.text, hasattr(self.library, "remove_root"), usage, self)
         dialog.clear_cache_requested.connect(self.clear_thumbnail_cache)
         dialog.accepted.connect(lambda: self.apply_settings(dialog.values()))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -719,6 +728,7 @@ class MainWindow(QMainWindow):
 
     def apply_settings(self, result: Any) -> None:
         model_changed = result.settings.model != self.settings.model
+        mode_changed = result.options.index_mode != self.library_options().index_mode
         self.settings = result.settings
         gui_settings.save_settings(self.settings)
         self.thumbnails.set_memory_limit(self.settings.memory_cache_mb * 1024 * 1024)
@@ -726,12 +736,14 @@ class MainWindow(QMainWindow):
         browse.set_setting(db, "excludes", result.options.excludes)
         browse.set_setting(db, "follow_symlinks", result.options.follow_symlinks)
         browse.set_setting(db, "include_hidden", result.options.include_hidden)
+        browse.set_setting(db, "index_mode", result.options.index_mode)
         for folder in result.removed_folders:
             self.library.remove_root(folder)
-        self.apply_library_settings()
         self.prune_thumbnail_cache()
         if model_changed and result.settings.model:
             self.change_model(result.settings.model)
+        elif mode_changed:
+            self.change_model(self.library.spec.text, remember=False)  # reopen: the index layer reads the mode
         if result.added_folders:
             self.add_folders(result.added_folders)
         elif result.removed_folders:

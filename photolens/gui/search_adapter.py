@@ -2,6 +2,7 @@
 
 * words (with ``+``/``-``, weights) and "without" words → the query language's weighted terms;
 * a photo alone → ``Library.similar`` (or the lens service's similar, through the current lens);
+* words with a lens chosen → the lens service's search (the query projected into the lens space);
 * a photo plus a change in words ("this one, but at night") → the composed-query service
   (``photolens.retrieval.service.composed_search``) when it is importable, else the sum of terms;
 * a photo plus words and "without" words → weighted terms (the photo is one term).
@@ -38,12 +39,17 @@ def _composed_search() -> Any:
 
 def run_search(library: Any, request: Any, limit: int, lens: str | None = None, lenses: Any = None) -> SearchResult:
     search_filter = SearchFilter(folder=request.scope)
+    through_lens = bool(lens) and lenses is not None and getattr(lenses, "available", False)
     if request.similar_only:
-        hits = lenses.similar(lens, request.photo, limit) if lens and lenses is not None else None
+        hits = lenses.similar(lens, request.photo, limit, search_filter) if through_lens else None
         method = "lens-similar" if hits is not None else "similar"
         if hits is None:
             hits = library.similar(request.photo, limit, search_filter)
         return SearchResult(browse.rows_for_hits(library.db, hits), method=method)
+    if through_lens and not request.photo:
+        hits = lenses.search(lens, request.terms(), limit, search_filter)
+        if hits is not None:
+            return SearchResult(browse.rows_for_hits(library.db, hits), method="lens")
     plain_change = request.photo and request.text.strip() and not request.avoid and not _has_operators(request.text)
     composed = _composed_search() if plain_change else None
     if composed is not None:

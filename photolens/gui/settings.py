@@ -14,7 +14,6 @@ from pathlib import Path
 from photolens.config import data_dir
 
 SCHEMA_VERSION = 1
-SEARCH_MODES = ("exact", "index")
 
 
 @dataclass
@@ -25,7 +24,6 @@ class GuiSettings:
     zoom: int = 160  # thumbnail size in the grid, px
     sort: str = "date"
     result_limit: int = 200
-    search_mode: str = "exact"  # "index" uses the approximate vector index once the library offers one
     resume_index: bool = False  # an indexing run was interrupted: resume it at the next start
     cluster_k: int = 0  # 0 = automatic
 
@@ -37,8 +35,6 @@ class GuiSettings:
         self.cluster_k = max(0, min(self.cluster_k, 50))
         if self.sort not in ("relevance", "date", "name"):
             self.sort = "date"
-        if self.search_mode not in SEARCH_MODES:
-            self.search_mode = "exact"
         return self
 
 

@@ -35,6 +35,7 @@ class LibraryOptions:
     excludes: list[str] = field(default_factory=list)
     follow_symlinks: bool = False
     include_hidden: bool = False
+    index_mode: str = "auto"  # the vector index layer: auto, exact or hnsw
 
 
 @dataclass
@@ -49,8 +50,8 @@ class SettingsDialog(QDialog):
     clear_cache_requested = Signal()
 
     def __init__(self, settings: GuiSettings, options: LibraryOptions, folders: list[str],
-                 effective_model: str, can_remove_folders: bool, index_available: bool,
-                 cache_usage: str = "", parent: QWidget | None = None):
+                 effective_model: str, can_remove_folders: bool, cache_usage: str = "",
+                 parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.resize(640, 460)
@@ -72,14 +73,13 @@ class SettingsDialog(QDialog):
         model_row.addWidget(folder_button)
         form.addRow("Model", model_row)
         form.addRow("", QLabel(f"In use: {effective_model}"))
-        self.search_mode = QComboBox()
-        self.search_mode.addItem("Exact (every vector)", "exact")
-        self.search_mode.addItem("Vector index (faster on huge libraries)", "index")
-        self.search_mode.setCurrentIndex(max(0, self.search_mode.findData(settings.search_mode)))
-        if not index_available:
-            self.search_mode.model().item(1).setEnabled(False)
-            self.search_mode.setToolTip("The approximate vector index is not available in this build yet.")
-        form.addRow("Search", self.search_mode)
+        self.index_mode = QComboBox()
+        self.index_mode.addItem("Automatic (exact; a vector index for large libraries)", "auto")
+        self.index_mode.addItem("Exact search (every photo compared)", "exact")
+        self.index_mode.addItem("Vector index (hnsw, fastest on huge libraries)", "hnsw")
+        self.index_mode.setCurrentIndex(max(0, self.index_mode.findData(options.index_mode)))
+        self.index_mode.setToolTip("Stored in the library; the vector index is rebuilt from the database when needed.")
+        form.addRow("Search", self.index_mode)
         self.result_limit = QSpinBox()
         self.result_limit.setRange(10, 10_000)
         self.result_limit.setValue(settings.result_limit)
@@ -165,10 +165,10 @@ class SettingsDialog(QDialog):
     def values(self) -> SettingsResult:
         current = [self.folder_list.item(i).text() for i in range(self.folder_list.count())]
         settings = dataclasses.replace(
-            self._settings, model=self.model.text().strip(), search_mode=self.search_mode.currentData(),
-            result_limit=self.result_limit.value(), thumbnail_cache_mb=self.disk_cache.value(),
-            memory_cache_mb=self.memory_cache.value()).clamp()
+            self._settings, model=self.model.text().strip(), result_limit=self.result_limit.value(),
+            thumbnail_cache_mb=self.disk_cache.value(), memory_cache_mb=self.memory_cache.value()).clamp()
         excludes = [line.strip() for line in self.excludes.toPlainText().splitlines() if line.strip()]
-        options = LibraryOptions(excludes, self.follow.isChecked(), self.hidden.isChecked())
+        options = LibraryOptions(excludes, self.follow.isChecked(), self.hidden.isChecked(),
+                                 self.index_mode.currentData())
         return SettingsResult(settings, options, [f for f in current if f not in self._folders],
                               [f for f in self._folders if f not in current])

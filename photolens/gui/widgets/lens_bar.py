@@ -76,10 +76,15 @@ class LensBar(QWidget):
         self.combo.blockSignals(True)
         self.combo.clear()
         self.combo.addItem("No lens", None)
+        separated = False
         for lens in lenses:
+            if lens.builtin and not separated:
+                self.combo.insertSeparator(self.combo.count())
+                separated = True
             self.combo.addItem(lens.name, lens.name)
-            if lens.description:
-                self.combo.setItemData(self.combo.count() - 1, lens.description, 3)  # ToolTipRole
+            tip = lens.description or ("a built-in preset" if lens.builtin else "")
+            if tip:
+                self.combo.setItemData(self.combo.count() - 1, tip, 3)  # ToolTipRole
         index = self.combo.findData(current) if current else 0
         self.combo.setCurrentIndex(max(0, index))
         self.combo.blockSignals(False)

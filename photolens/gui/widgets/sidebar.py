@@ -19,6 +19,7 @@ class Sidebar(QTreeWidget):
     lens_selected = Signal(str)
     search_selected = Signal(dict)  # a saved search (SearchRequest.as_dict() + "name")
     search_removed = Signal(dict)
+    lens_removed = Signal(str)
     add_folder_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
@@ -83,9 +84,10 @@ class Sidebar(QTreeWidget):
             self.select_folder(selected, emit=False)
 
     def set_lenses(self, lenses: list[LensSummary], available: bool) -> None:
+        """Saved lenses (presets are offered in the lens picker until they are first used)."""
         self.lenses.takeChildren()
         self.lenses.setHidden(not available)
-        for lens in lenses:
+        for lens in (lens for lens in lenses if not lens.builtin):
             item = QTreeWidgetItem(self.lenses, [lens.name, ""])
             item.setData(0, KIND_ROLE, "lens")
             item.setData(0, VALUE_ROLE, lens.name)
@@ -146,6 +148,9 @@ class Sidebar(QTreeWidget):
         if item is not None and item.data(0, KIND_ROLE) == "search":
             search = item.data(0, VALUE_ROLE)
             menu.addAction("Remove saved search", lambda: self.search_removed.emit(search))
+        elif item is not None and item.data(0, KIND_ROLE) == "lens":
+            name = item.data(0, VALUE_ROLE)
+            menu.addAction(f"Delete lens “{name}”", lambda: self.lens_removed.emit(name))
         else:
             menu.addAction("Add folder…", self.add_folder_requested.emit)
         menu.popup(self.viewport().mapToGlobal(pos))
