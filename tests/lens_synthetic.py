@@ -5,6 +5,8 @@ Image embedding = shared image offset + Σ over notions of the photo's value vec
 Prompt embedding for notion j, word w, template t = shared text offset + a template vector (outside every
 notion subspace) + notion j's value vector for w + small noise: the words vary only j's subspace, as the
 InDiReCT premise says of real CLIP prompts. Image and text offsets differ, mimicking CLIP's modality gap.
+With ``template_leak`` the template vectors also vary along the next notion's subspace, as real phrasings
+carry content of their own.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ def planted_space(
     templates: int = 3,
     image_noise: float = 0.35,
     text_noise: float = 0.02,
+    template_leak: float = 0.0,
     seed: int = 0,
 ) -> PlantedSpace:
     rng = np.random.default_rng(seed)
@@ -56,6 +59,11 @@ def planted_space(
         template_vectors = 0.4 * _unit(
             rng.standard_normal((templates, template_space.shape[0])) @ template_space
         )
+        if template_leak:  # templates that also vary along the next notion, as real phrasings carry content
+            other = (j + 1) % notions
+            template_vectors += template_leak * _unit(
+                rng.standard_normal((templates, sub)) @ basis[other * sub : (other + 1) * sub]
+            )
         rows = [
             1.2 * text_offset
             + template_vectors[t]

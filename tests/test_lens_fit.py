@@ -97,6 +97,28 @@ def test_svd_init_spans_the_prompts_and_zeroes_the_rest(space: PlantedSpace) -> 
     assert map_at_r(z, space.labels[:, 0]) > map_at_r(space.images, space.labels[:, 0]) + 0.2
 
 
+def test_template_ensembling_keeps_template_content_out_of_the_lens() -> None:
+    # templates that also vary along notion B: a fit on every prompt keeps those directions too
+    space = planted_space(d=64, values=5, templates=4, image_noise=0.2, template_leak=0.4, seed=0)
+    lens = LensDefinition("a", tuple("abcde"), ("{} 1", "{} 2", "{} 3", "{} 4"))
+
+    def maps(fitted: FittedLens) -> list[float]:
+        z = project(fitted.matrix, space.images)
+        return [map_at_r(z, space.labels[:, j]) for j in range(2)]
+
+    paper = maps(fit_definition(lens, space.prompts[0], ensemble=False, init="random"))
+    product = maps(fit_definition(lens, space.prompts[0]))
+    assert product[0] > paper[0] + 0.15
+    assert product[1] < paper[1] - 0.1
+
+
+def test_default_definition_fit_does_not_depend_on_the_seed(space: PlantedSpace) -> None:
+    lens = LensDefinition("a", tuple("abcde"), ("{} 1", "{} 2", "{} 3"))
+    first = fit_definition(lens, space.prompts[0], seed=0)
+    np.testing.assert_array_equal(first.matrix, fit_definition(lens, space.prompts[0], seed=9).matrix)
+    assert first.dim == K and np.count_nonzero(np.linalg.norm(first.matrix, axis=1)) == 5  # one row per word
+
+
 def test_identical_prompts_are_refused() -> None:
     x = np.tile(np.eye(8, dtype=np.float32)[:1], (4, 1))
     with pytest.raises(LensFitError, match="words do not vary the embedding"):

@@ -40,6 +40,9 @@ MIN_SPREAD = 1e-5
 LOW_SPREAD = 5e-3
 
 Init = Literal["random", "svd"]
+# Identifies what fit_definition's defaults compute; stores that cache fits should key on it so that a
+# change of recipe refits instead of reusing matrices made the old way.
+FIT_RECIPE = "indirect/ensemble-words/svd-init/v1"
 
 
 @dataclass(frozen=True)
@@ -228,18 +231,28 @@ def fit_definition(
     definition: LensDefinition,
     prompt_vectors: np.ndarray,
     *,
+    ensemble: bool = True,
+    init: Init = "svd",
     seed: int = 0,
-    init: Init = "random",
     learning_rate: float = LEARNING_RATE,
     patience: int = PATIENCE,
     max_iterations: int = MAX_ITERATIONS,
     threads: int | None = 1,
 ) -> FittedLens:
-    """Fit a definition given the text embeddings of ``definition.prompts()`` (same order).
+    """Fit a definition given the text embeddings of ``definition.prompts()`` (same order): the product's
+    recipe, two measured departures from the paper (``ensemble=False, init="random"`` is the paper).
 
-    Beyond :func:`fit_lens` it checks the definition's ``dim`` against the embedding size and measures the
-    variation that comes from the *words*: templates alone can make prompts differ while every word gives
-    the same embedding, and then the lens would learn the templates, not the notion.
+    ``ensemble``: fit on one vector per word, the renormalised mean of its templates' prompts (CLIP's prompt
+    ensembling), instead of on every prompt. Every prompt makes the lens also keep the directions in which
+    *templates* differ, which carry other content. On the tiny CLIP fixture (benchmarks/tinyclip.py, 1500
+    photos, d=128, k=32, 3-4 templates per notion) MAP@R of the lens's own notion went from 0.659 / 0.655 /
+    0.801 / 0.060 to 0.983 / 0.999 / 0.929 / 0.076 (tint / background / size / item); with one template
+    both are the same fit.
+    ``init="svd"``: start from :func:`svd_init`. Same fixture: own notion equal or up to +0.004, the other
+    notions lower (size lens: tint 0.142 -> 0.026, background 0.183 -> 0.025), 4-16x faster, seed-free.
+
+    It also checks ``dim`` against the embedding size and that the *words* vary the embedding: templates
+    alone can make prompts differ while every word gives the same vector, and then there is no notion.
     """
     prompts = definition.prompts()
     x = _as_unit_rows(prompt_vectors, "Prompt vectors")
@@ -248,14 +261,15 @@ def fit_definition(
             f"Lens {definition.name!r} has {len(prompts)} prompts but {x.shape[0]} vectors were given."
         )
     k = definition.output_dim(x.shape[1])
-    word_spread = spread(value_means(x, definition.prompt_owners(), len(definition.values)))
+    words = value_means(x, definition.prompt_owners(), len(definition.values))
+    word_spread = spread(words)
     if word_spread < MIN_SPREAD:
         raise LensFitError(
             f"The words of lens {definition.name!r} do not vary the embedding (mean cosine distance between "
             f"words {word_spread:.1e}); try more distinct words or templates where the word matters."
         )
     fitted = fit_lens(
-        x,
+        words if ensemble else x,
         k,
         seed=seed,
         init=init,
