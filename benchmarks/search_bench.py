@@ -30,7 +30,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from photolens.vindex import ExactIndex, HnswIndex, HnswParams, IndexSettings, bytes_per_photo  # noqa: E402
-from photolens.vindex.hnsw import auto_ef  # noqa: E402
+from photolens.vindex.hnsw import OVERFETCH_MAX, auto_ef, overfetch_size  # noqa: E402
 
 K = 50
 
@@ -277,7 +277,8 @@ def bench(n: int, d: int, args: argparse.Namespace) -> tuple[list[Row], list[Fil
         lat_fe, _, _ = latencies(lambda v, a=allowed: exact.search(v, K, allowed=a), qf)
         lat_fh, _, got = latencies(lambda v, a=allowed: hnsw.search(v, K, allowed=a), qf)
         # IndexManager's rule: narrow filters exactly over the allowed rows, wide ones through the graph.
-        route = "exact" if allowed.size * d <= IndexSettings().exact_subset_cost else "hnsw"
+        narrow = allowed.size * d <= IndexSettings().exact_subset_cost
+        route = "exact" if narrow or overfetch_size(K, allowed.size, built) > OVERFETCH_MAX else "hnsw"
         filters.append(
             FilterRow(
                 n=built,

@@ -198,6 +198,11 @@ def test_hnsw_filter_returns_only_allowed_with_high_recall(data, fraction):
     got = hnsw.search(q, 10, allowed=allowed)
     assert np.isin(got.ids, allowed).all()
     assert recall(got.ids, exact.search(q, 10, allowed=allowed).ids) >= 0.95
+    # A filter far from the query (a folder of other events): over-fetch finds none, the callback must.
+    far = ids[np.argsort(x @ q[0])[:300]]
+    got = hnsw.search(q[0], 10, allowed=far)
+    assert np.isin(got.ids, far).all()
+    assert recall(got.ids, exact.search(q[0], 10, allowed=far).ids) >= 0.9
     few = allowed[:3]
     got = hnsw.search(q[:2], 10, allowed=few)
     assert sorted(got.row(0)[0].tolist()) == sorted(few.tolist())

@@ -55,6 +55,17 @@ def auto_ef(n: int) -> int:
     return int(min(1024, max(256, round(256 * math.sqrt(max(n, 1) / 100_000)))))
 
 
+OVERFETCH_MAX = 4096
+"""Largest candidate list for over-fetch + filter: ~2x the cost of an unfiltered search at ef=1024."""
+
+
+def overfetch_size(k: int, n_allowed: int, n_live: int) -> int:
+    """Candidates to fetch so that k allowed ones survive when a fraction n_allowed/n_live is allowed
+    (30% margin plus a constant: a shortfall for an uncorrelated filter is a few-sigma event)."""
+    fraction = min(1.0, max(n_allowed, 1) / max(n_live, 1))
+    return math.ceil(k / fraction * 1.3) + 16
+
+
 def default_threads() -> int:
     return max(1, os.cpu_count() or 1)
 
@@ -158,8 +169,11 @@ class HnswIndex:
     def search(
         self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, num_threads: int | None = None
     ) -> SearchHits:
-        """Approximate top-k. With ``allowed``: over-fetch + filter when most ids are allowed, else
-        hnswlib's filter callback (which keeps exploring until it has enough allowed candidates)."""
+        """Approximate top-k. With ``allowed``: an unfiltered search for ``overfetch_size`` candidates,
+        keeping the allowed ones, when that is at most ``OVERFETCH_MAX``; otherwise, or when too few
+        candidates survive (a filter correlated with the query's neighbourhood), hnswlib's filter callback,
+        which walks on until it has enough allowed candidates (correct, but slow for narrow filters: a
+        Python call per visited node; ``IndexManager`` answers narrow filters exactly instead)."""
         q = as_queries(queries, self._dim)
         n_q, n_live = q.shape[0], len(self._live)
         if k <= 0:
@@ -173,9 +187,8 @@ class HnswIndex:
         if allowed_arr.size == 0:
             return SearchHits.empty(n_q, k)
         member = self._membership(allowed_arr)
-        fraction = min(1.0, allowed_arr.size / n_live)
-        fetch = math.ceil(k / fraction * 1.3) + 16
-        if fraction >= 0.3 and fetch <= 4 * max(self.ef_search, k):
+        fetch = overfetch_size(k, allowed_arr.size, n_live)
+        if fetch <= OVERFETCH_MAX:
             hits = self._knn(q, min(fetch, n_live), fetch, threads, None)
             keep = member.mask(hits.ids)
             ids = np.where(keep, hits.ids, -1)

@@ -29,7 +29,7 @@ import numpy as np
 from photolens.vindex.base import SearchHits, as_batch, as_ids, as_queries, merge_hits, top_k
 from photolens.vindex.errors import IndexCorruptError
 from photolens.vindex.exact import ExactIndex
-from photolens.vindex.hnsw import HnswIndex, HnswParams
+from photolens.vindex.hnsw import OVERFETCH_MAX, HnswIndex, HnswParams, overfetch_size
 from photolens.vindex.locks import RWLock
 from photolens.vindex.memory import bytes_per_photo
 from photolens.vindex.persist import vector_digests
@@ -47,11 +47,14 @@ class IndexSettings:
     """Tuning of the index layer; defaults from ``benchmarks/search_bench.py`` (2 cores, clustered data).
 
     ``auto`` builds an hnsw graph once an exact query would scan ``hnsw_min_cost`` floats (n * dim; the
-    default is 50k photos at 512-d, 200k at 128-d, where exact search costs a few ms and the graph builds
-    in well under a minute) or once exact queries are measured slower than ``latency_budget_ms`` on this
-    machine with at least ``hnsw_floor`` photos. ``exact_subset_cost``: a filtered search whose allowed set
-    is at most this many floats (|allowed| * dim) is answered exactly from the allowed rows, which beats a
-    filtered graph walk for narrow filters.
+    default is 50k photos at 512-d, 200k at 128-d, where an exact query costs ~4 ms of CPU and the graph
+    builds in well under a minute) or once exact queries are measured slower than ``latency_budget_ms`` on
+    this machine with at least ``hnsw_floor`` photos.
+
+    Filters: an allowed set of at most ``exact_subset_cost`` floats (|allowed| * dim: 10k photos at 512-d,
+    40k at 128-d) is searched exactly over its rows (a few ms, exact top-k); so is one too narrow for
+    hnsw's over-fetch (more than ``OVERFETCH_MAX`` candidates needed). Wider filters over-fetch from the
+    graph and keep the allowed candidates (about the cost of one unfiltered query).
     """
 
     mode: Mode = "auto"
@@ -60,7 +63,7 @@ class IndexSettings:
     latency_budget_ms: float = 15.0
     params: HnswParams = field(default_factory=HnswParams)
     compact_fraction: float = 0.2
-    exact_subset_cost: int = 50_000 * 512
+    exact_subset_cost: int = 10_000 * 512
     build_threads: int | None = None
     background: bool = True
     persist: bool = True
@@ -217,7 +220,10 @@ class IndexManager:
         dim = entry.exact.dim
         q = as_queries(queries, dim)
         allowed_arr = as_ids(allowed) if allowed is not None else None
-        narrow = allowed_arr is not None and allowed_arr.size * dim <= self.settings.exact_subset_cost
+        narrow = allowed_arr is not None and (
+            allowed_arr.size * dim <= self.settings.exact_subset_cost
+            or overfetch_size(k, allowed_arr.size, len(entry.exact)) > OVERFETCH_MAX
+        )
         if not narrow and entry.hnsw is not None and k > 0:
             hits = self._search_hnsw(entry, q, k, allowed_arr)
             if hits is not None:
