@@ -2,8 +2,9 @@
 
 Cost stays bounded for large libraries: the restarts of k-means and the silhouette that chooses k run on
 a seeded sample of at most ``sample_size`` photos (the silhouette needs all pairwise distances, O(s²)),
-then a single Lloyd run over all photos, in chunks, refines the sample's best centroids. Each cluster is named by the value words its members score highest
-on (the mean cosine of the members to a value's anchor, equal to the centroid's dot product with it).
+then a single Lloyd run over all photos, in chunks, refines the sample's best centroids. Each cluster is
+named by the value words its members score highest on (the mean cosine of the members to a value's
+anchor, equal to the centroid's dot product with it).
 """
 
 from __future__ import annotations

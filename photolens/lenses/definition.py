@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,11 @@ MAX_PROMPTS = 2000  # the paper's largest notion has 550 words; beyond this enco
 MIN_VALUES = 2
 MIN_DIM = 2
 _KEYS = ("name", "description", "values", "templates", "dim")
+
+
+def default_dim(embedding_dim: int) -> int:
+    """The paper's lens size: a quarter of the embedding (128 for 512)."""
+    return max(MIN_DIM, embedding_dim // 4)
 
 
 def _has_control(text: str, allowed: str = "") -> bool:
@@ -160,7 +165,7 @@ class LensDefinition:
     values: tuple[str, ...]
     templates: tuple[str, ...] = DEFAULT_TEMPLATES
     dim: int | None = None
-    description: str = field(default="")
+    description: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", _check_name(self.name))
@@ -196,7 +201,7 @@ class LensDefinition:
         if embedding_dim < MIN_DIM:
             raise LensDefinitionError(f"Embedding dimension {embedding_dim} is too small for a lens.")
         if self.dim is None:
-            return max(MIN_DIM, embedding_dim // 4)
+            return default_dim(embedding_dim)
         if self.dim > embedding_dim:
             raise LensDefinitionError(
                 f"Lens {self.name!r} asks for dim {self.dim}, more than the embedding's {embedding_dim}."

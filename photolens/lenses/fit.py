@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from photolens.lenses.definition import LensDefinition
+from photolens.lenses.definition import LensDefinition, default_dim
 from photolens.lenses.errors import LensDefinitionError, LensFitError
 from photolens.torch_compat import import_torch
 
@@ -173,7 +173,7 @@ def fit_lens(
     """
     x = _as_unit_rows(prompt_vectors, "Prompt vectors")
     n, d = x.shape
-    k = max(2, d // 4) if k is None else int(k)
+    k = default_dim(d) if k is None else int(k)
     if not 1 <= k <= d:
         raise LensDefinitionError(f"Lens dim {k} must lie between 1 and the embedding's {d}.")
     if n < 2:

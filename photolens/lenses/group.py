@@ -23,7 +23,10 @@ from photolens.lenses.project import project
 # clearly does a photo pick a value here". Why 0.25: if a photo's scores were pure noise, the gap between
 # its two best scores would be roughly exponential, and 25 % of the median then catches about one photo in
 # six of such a noisy library; in a library where the lens works, margins concentrate well above that and
-# few photos fall below. Callers that know better pass an absolute ``unsure_margin``.
+# few photos fall below. Measured on the tiny CLIP fixture (benchmarks/tinyclip.py, 1500 photos): unsure
+# share / accuracy of sure vs unsure photos = 0.8 % / 0.998 vs 0.58 (tint), 4.5 % / 0.995 vs 0.82 (size),
+# 18 % / 0.43 vs 0.29 (item, a notion that model barely knows). Callers that know better pass an
+# absolute ``unsure_margin``.
 UNSURE_FRACTION = 0.25
 CHUNK_ROWS = 65536
 
