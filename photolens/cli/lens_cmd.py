@@ -83,6 +83,8 @@ def run_create(args: argparse.Namespace) -> int:
     info = service.fit_info(definition.name)
     print(f"Lens {definition.name!r}: {len(definition.values)} words, {info['prompts']} prompts, "
           f"{info['dim_in']}→{info['dim_out']} dimensions (fit loss {info['loss']:.4f}).")
+    if info["warning"]:
+        print(f"warning: {info['warning']}", file=sys.stderr)
     return 0
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import delete, select
 from photolens.lenses.cluster import Clustering, cluster
 from photolens.lenses.definition import LensDefinition
 from photolens.lenses.errors import LensDefinitionError, LensError
-from photolens.lenses.fit import fit_definition
+from photolens.lenses.fit import FIT_RECIPE, LOW_SPREAD, fit_definition, spread, value_means
 from photolens.lenses.group import Grouping, definition_anchors, group_by_lens
 from photolens.lenses.presets import list_presets, load_preset
 from photolens.search import SearchFilter, SearchHit
@@ -31,12 +31,9 @@ from photolens.store.schema import Lens, LensFit
 if TYPE_CHECKING:
     from photolens.library import Library
 
-#: Bumped when the fitting procedure changes, so stored fits are redone.
-FIT_VERSION = "indirect-1"
-
-
 def definition_hash(definition: LensDefinition) -> str:
-    payload = json.dumps({"fit": FIT_VERSION, "lens": definition.to_dict()}, sort_keys=True)
+    """Identity of a fit: the definition plus the fitting recipe (a new recipe refits stored lenses)."""
+    payload = json.dumps({"fit": FIT_RECIPE, "lens": definition.to_dict()}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
@@ -49,6 +46,7 @@ class ActiveLens:
     anchors: np.ndarray  # (values, k): each value word's projected prompt mean
     loss: float
     space: Space
+    warning: str | None = None
 
     @property
     def name(self) -> str:
@@ -92,7 +90,7 @@ class LensService:
         saved = [d.name for d in self.list_lenses()]
         raise LensError(
             f"No lens called {name!r}. Saved: {', '.join(saved) or 'none'}. Presets: {', '.join(list_presets())}. "
-            "Create one with `photolens lens create NAME --values \"a, b, c\"`."
+            'Create one with `photolens lens create NAME --values "a, b, c"`.'
         )
 
     def save_lens(self, definition: LensDefinition, replace: bool = True) -> None:
@@ -100,7 +98,8 @@ class LensService:
             row = session.scalar(select(Lens).where(Lens.name == definition.name))
             if row is not None and not replace:
                 raise LensDefinitionError(
-                    f"A lens called {definition.name!r} already exists; delete it first or choose another name.")
+                    f"A lens called {definition.name!r} already exists; delete it first or choose another name."
+                )
             if row is None:
                 session.add(Lens(name=definition.name, definition=definition.to_json()))
             elif row.definition != definition.to_json():
@@ -146,7 +145,12 @@ class LensService:
                 self._store_fit(definition.name, digest, matrix, loss)
             anchors = definition_anchors(definition, matrix, prompt_vectors)
             space = Space(key=f"lens-{digest[:16]}", projection=matrix)
-            active = ActiveLens(definition, matrix, anchors, loss, space)
+            word_spread = spread(value_means(prompt_vectors, definition.prompt_owners(), len(definition.values)))
+            warning = None
+            if word_spread < LOW_SPREAD:
+                warning = (f"The words of lens {definition.name!r} barely change the model's embedding "
+                           f"(spread {word_spread:.4f}): its groups will be unreliable. Try more distinct words.")
+            active = ActiveLens(definition, matrix, anchors, loss, space, warning)
             if self.saved(definition.name) is not None and self.saved(definition.name) == definition:
                 self._active[definition.name] = active
             return active
@@ -156,7 +160,8 @@ class LensService:
             row = session.execute(
                 select(LensFit.matrix, LensFit.dim_in, LensFit.dim_out, LensFit.loss, LensFit.definition_hash)
                 .join(Lens, Lens.id == LensFit.lens_id)
-                .where(Lens.name == name, LensFit.model_key == self.library.model_key)).first()
+                .where(Lens.name == name, LensFit.model_key == self.library.model_key)
+            ).first()
         if row is None or row.definition_hash != digest or row.dim_in != dim_in:
             return None, float("nan")
         matrix = np.frombuffer(row.matrix, dtype="<f4").reshape(row.dim_out, row.dim_in).copy()
@@ -167,32 +172,63 @@ class LensService:
             lens_id = session.scalar(select(Lens.id).where(Lens.name == name))
             if lens_id is None:
                 return  # an unsaved lens (editor preview): nothing to store
-            session.merge(LensFit(lens_id=lens_id, model_key=self.library.model_key, definition_hash=digest,
-                                  dim_in=matrix.shape[1], dim_out=matrix.shape[0],
-                                  matrix=np.asarray(matrix, dtype="<f4").tobytes(), loss=float(loss)))
+            session.merge(
+                LensFit(
+                    lens_id=lens_id,
+                    model_key=self.library.model_key,
+                    definition_hash=digest,
+                    dim_in=matrix.shape[1],
+                    dim_out=matrix.shape[0],
+                    matrix=np.asarray(matrix, dtype="<f4").tobytes(),
+                    loss=float(loss),
+                )
+            )
 
     def fit_info(self, name: str) -> dict:
         active = self.activate(name)
-        return {"name": active.name, "model_key": self.library.model_key, "dim_in": active.matrix.shape[1],
-                "dim_out": active.matrix.shape[0], "loss": active.loss, "prompts": len(active.definition.prompts())}
+        return {
+            "name": active.name,
+            "model_key": self.library.model_key,
+            "dim_in": active.matrix.shape[1],
+            "dim_out": active.matrix.shape[0],
+            "loss": active.loss,
+            "prompts": len(active.definition.prompts()),
+        }
 
     # ------------------------------------------------------------------ use
-    def search(self, lens: str | LensDefinition, query: str, limit: int = 20,
-               search_filter: SearchFilter | None = None) -> list[SearchHit]:
+    def search(
+        self,
+        lens: str | LensDefinition,
+        query: str,
+        limit: int = 20,
+        search_filter: SearchFilter | None = None,
+    ) -> list[SearchHit]:
         """Text (or photo-term) query projected into the lens space too."""
         active = self.activate(lens)
-        return self.library.search_vector(self.library.query_vector(query), limit, search_filter,
-                                          space=active.space)
+        return self.library.search_vector(
+            self.library.query_vector(query), limit, search_filter, space=active.space
+        )
 
-    def similar(self, lens: str | LensDefinition, path: str, limit: int = 20,
-                search_filter: SearchFilter | None = None) -> list[SearchHit]:
+    def similar(
+        self,
+        lens: str | LensDefinition,
+        path: str,
+        limit: int = 20,
+        search_filter: SearchFilter | None = None,
+    ) -> list[SearchHit]:
         active = self.activate(lens)
         pid = self.library.photo_id(path)
-        return self.library.search_vector(self.library.photo_vector(path), limit, search_filter,
-                                          exclude={pid} if pid is not None else None, space=active.space)
+        return self.library.search_vector(
+            self.library.photo_vector(path),
+            limit,
+            search_filter,
+            exclude={pid} if pid is not None else None,
+            space=active.space,
+        )
 
-    def lens_vectors(self, lens: str | LensDefinition,
-                     photo_ids: np.ndarray | None = None) -> tuple[ActiveLens, np.ndarray, np.ndarray]:
+    def lens_vectors(
+        self, lens: str | LensDefinition, photo_ids: np.ndarray | None = None
+    ) -> tuple[ActiveLens, np.ndarray, np.ndarray]:
         """(lens, photo ids, their lens-space vectors); ``photo_ids`` absent from the index are skipped."""
         active = self.activate(lens)
         ids, vectors = self.library.space_vectors(active.space)
@@ -205,16 +241,21 @@ class LensService:
         keep = (ids[rows] == wanted) if len(ids) else np.zeros(len(wanted), dtype=bool)
         return active, wanted[keep], vectors[rows[keep]]
 
-    def group(self, lens: str | LensDefinition, photo_ids: np.ndarray | None = None,
-              unsure_margin: float | None = None) -> Grouping:
+    def group(
+        self,
+        lens: str | LensDefinition,
+        photo_ids: np.ndarray | None = None,
+        unsure_margin: float | None = None,
+    ) -> Grouping:
         """Each photo to its nearest value word. Rows align with ``photo_ids`` (all live photos when None);
         photos without a vector get value -1 (in no section)."""
         active, ids, vectors = self.lens_vectors(lens, photo_ids)
         grouping = group_by_lens(vectors, active.anchors, active.definition.values, unsure_margin)
         return _align(grouping, ids, photo_ids)
 
-    def cluster(self, lens: str | LensDefinition, photo_ids: np.ndarray | None = None,
-                k: int | None = None) -> Clustering:
+    def cluster(
+        self, lens: str | LensDefinition, photo_ids: np.ndarray | None = None, k: int | None = None
+    ) -> Clustering:
         """Clusters in lens space named by the nearest value words; rows align with ``photo_ids``."""
         active, ids, vectors = self.lens_vectors(lens, photo_ids)
         if len(ids) < 2:
@@ -257,8 +298,10 @@ def _align_clustering(result: Clustering, ids: np.ndarray, wanted: np.ndarray) -
     labels = np.full(len(wanted), -1, dtype=np.int64)
     labels[index >= 0] = result.labels[index[index >= 0]]
     back = {i: j for j, i in enumerate(index) if i >= 0}
-    clusters = [replace(info, representatives=np.array([back[int(r)] for r in info.representatives], dtype=np.int64))
-                for info in result.clusters]
+    clusters = [
+        replace(info, representatives=np.array([back[int(r)] for r in info.representatives], dtype=np.int64))
+        for info in result.clusters
+    ]
     return replace(result, labels=labels, clusters=clusters)
 
 
