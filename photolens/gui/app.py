@@ -46,6 +46,31 @@ def create_application(argv: list[str] | None = None):
     return app
 
 
+def show_splash(app):
+    """The icon and name on screen at once, while the rest of the app loads (None without an icon)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor, QPainter, QPixmap
+    from PySide6.QtWidgets import QSplashScreen
+
+    from photolens.gui.resources import resource_path
+
+    icon = resource_path("icons", "photolens-128.png")
+    if icon is None:
+        return None
+    pixmap = QPixmap(320, 200)
+    pixmap.fill(QColor("#2b3a55"))
+    painter = QPainter(pixmap)
+    painter.drawPixmap(96, 20, QPixmap(str(icon)))
+    painter.setPen(QColor("white"))
+    painter.drawText(pixmap.rect().adjusted(0, 0, 0, -12), Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
+                     "photolens — opening your library…")
+    painter.end()
+    splash = QSplashScreen(pixmap)
+    splash.show()
+    app.processEvents()
+    return splash
+
+
 def effective_model(model: str | None, saved: str) -> str | None:
     """--model, then PHOTOLENS_MODEL, then the model chosen in the app's settings, else the default."""
     return model or os.environ.get("PHOTOLENS_MODEL") or saved or None
@@ -60,6 +85,7 @@ def main(db: str | None = None, model: str | None = None, argv: list[str] | None
         if args.verbose:
             logging.basicConfig(level=logging.DEBUG)
     app = create_application(argv)
+    splash = show_splash(app)  # painted before the heavier imports and the database open
 
     from PySide6.QtWidgets import QMessageBox
 
@@ -72,10 +98,14 @@ def main(db: str | None = None, model: str | None = None, argv: list[str] | None
     try:
         library = Library(db=db, model=effective_model(model, settings.model))
     except PhotolensError as exc:
+        if splash is not None:
+            splash.close()
         QMessageBox.critical(None, "photolens cannot open the library", str(exc))
         return 1
     window = MainWindow(library, settings)
     window.show()
+    if splash is not None:
+        splash.finish(window)
     smoke = os.environ.get("PHOTOLENS_GUI_SMOKE", "")
     if smoke:  # packaging check: start, paint, quit after N ms (default 1500)
         from PySide6.QtCore import QTimer

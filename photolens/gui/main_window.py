@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         self.last_error = ""
         self._closing = False
         self._shown_title = ""
+        self._model_check: tuple[Any, Any] | None = None
         self._scan_refreshed = False
         self._check_model_on_start = check_model_on_start
         self.setWindowTitle("photolens")
@@ -257,7 +258,7 @@ class MainWindow(QMainWindow):
 
     def check_model(self) -> None:
         """Cheap offline check (no torch); ARCH:TAG models are checked at first search or index."""
-        result = check_model(self.library.spec)
+        result = self.model_check()
         if result.available is False:
             self.show_model_dialog(result.message)
 
@@ -270,7 +271,13 @@ class MainWindow(QMainWindow):
 
     @property
     def model_ready(self) -> bool:
-        return check_model(self.library.spec).available is not False
+        return self.model_check().available is not False
+
+    def model_check(self):
+        """The offline weights check of the current model, done once per library (it touches the disk)."""
+        if self._model_check is None or self._model_check[0] is not self.library:
+            self._model_check = (self.library, check_model(self.library.spec))
+        return self._model_check[1]
 
     def refresh_library(self, browse_after: bool = False) -> None:
         library, lenses = self.library, self.lenses
@@ -683,7 +690,7 @@ class MainWindow(QMainWindow):
         if self.model_dialog is not None and self.model_dialog.isVisible():
             return self.model_dialog
         if message is None:
-            message = check_model(self.library.spec).message or f"Model in use: {self.library.spec.text}"
+            message = self.model_check().message or f"Model in use: {self.library.spec.text}"
         dialog = ModelMissingDialog(self.library.spec, message, self.pools.model, self)
         dialog.model_chosen.connect(self.change_model)
         self.model_dialog = dialog
