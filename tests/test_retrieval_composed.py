@@ -66,15 +66,19 @@ BACKGROUND = PropertyPrompts("background", ("red", "white"), np.stack([E[2], E[3
 ITEM = PropertyPrompts("item", ("dress", "bag"), np.stack([E[4], E[5]]))
 
 
-def test_description_picks_best_words_and_applies_the_change_to_the_named_property() -> None:
+def test_description_holds_the_named_property_and_applies_the_change_to_it() -> None:
     ref = unit(E[1] + E[3] + E[5])  # a blue bag on a white background
     change_vec = unit(E[2] + 0.2 * E[0])  # "on a red background": closer to the background's "red"
     d = describe(ref, [TINT, BACKGROUND, ITEM], "on a red background", change_vec)
-    assert d.words == {"tint": "blue", "background": "white", "item": "bag"}
+    assert d.words == {"background": "white"}  # by default only what the change is about
     assert [(c.property, c.old, c.new) for c in d.changes] == [("background", "white", "red")]
+    assert np.allclose(d.t, E[3], atol=1e-6) and np.allclose(d.tc, E[2], atol=1e-6)
+    assert d.matched
+
+    d = describe(ref, [TINT, BACKGROUND, ITEM], "on a red background", change_vec, context=0.0)
+    assert d.words == {"tint": "blue", "background": "white", "item": "bag"}
     assert np.allclose(d.t, unit(E[1] + E[3] + E[5]), atol=1e-6)
     assert np.allclose(d.tc, unit(E[1] + E[2] + E[5]), atol=1e-6)
-    assert d.matched
 
     tint_vec = unit(E[0] + 0.2 * E[2])  # "in red": closer to the tint's "red"
     assert find_changes("in red", [TINT, BACKGROUND, ITEM], tint_vec) == [(0, 0)]
@@ -83,20 +87,23 @@ def test_description_picks_best_words_and_applies_the_change_to_the_named_proper
     assert find_changes("redder", [TINT, BACKGROUND, ITEM], tint_vec) == []
 
 
-def test_low_confidence_properties_are_left_out_of_the_description_unless_changed() -> None:
+def test_context_keeps_only_confident_unchanged_properties() -> None:
     ref = unit(E[1] + E[3] + 0.001 * E[5])  # the item is a coin toss (barely a bag)
-    d = describe(ref, [TINT, BACKGROUND, ITEM], "", None, min_confidence=0.9)
+    d = describe(ref, [TINT, BACKGROUND, ITEM], "", None, context=0.9)
     assert "item" not in d.words and d.words["tint"] == "blue"
-    d = describe(ref, [TINT, BACKGROUND, ITEM], "a dress", unit(E[4]), min_confidence=0.9)
+    d = describe(ref, [TINT, BACKGROUND, ITEM], "a dress", unit(E[4]), context=0.9)
     assert d.words["item"] == "bag" and d.changes[0].new == "dress"
 
 
-def test_unknown_change_words_move_the_description_towards_the_raw_text() -> None:
+def test_a_change_naming_no_lens_word_goes_to_weighted_fusion() -> None:
     ref = unit(E[1] + E[3])
     night = unit(E[7])
     d = describe(ref, [TINT, BACKGROUND], "at night", night)
     assert not d.matched and d.changes == ()
     assert np.allclose(d.tc, unit(d.t + night), atol=1e-6)
+    q = compose("pdv", ref, "at night", night, properties=[TINT, BACKGROUND], alpha=0.6)
+    assert q.method == "weighted" and np.allclose(q.vector, weighted_fusion(ref, night, 0.6))
+    assert "names no value word" in q.notes[0]
 
 
 def test_compose_dispatches_each_method_to_its_formula() -> None:
@@ -120,8 +127,8 @@ def test_compose_falls_back_with_a_note_where_it_makes_sense() -> None:
     assert q.method == "weighted" and "PDV needs lens prompts" in q.notes[0]
     q = compose("pic2word", REF, "at night", CHANGE)  # no mapper trained
     assert q.method == "weighted" and "No Pic2Word mapper" in q.notes[0]
-    q = compose("pic2word", REF, "at night", CHANGE, properties=[TINT])
-    assert q.method == "pdv"
+    q = compose("pic2word", REF, "in red", CHANGE, properties=[TINT])
+    assert q.method == "pdv" and q.description.changes[0].new == "red"
 
 
 def test_compose_rejects_bad_input_with_clear_messages() -> None:

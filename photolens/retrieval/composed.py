@@ -7,12 +7,17 @@ scales, so raw embeddings would let the image term dominate.
 - ``image``: ``N(e_I(ref))``; ``text``: ``N(e_T(change))``; ``sum``: ``N(N(e_I) + N(e_T))``.
 - ``weighted`` (WeiMoCIR): ``N((1-α) N(e_I) + α N(e_T))``.
 - ``pdv`` (prompt-direction vectors): ``Δ = tc - t`` where ``t`` describes the reference and ``tc`` is that
-  description with the change applied; ``q = N((1-β)(N(e_I) + α_I Δ) + β(t + α_T Δ))``. The description is
-  picked from candidate prompts (lens / preset value words, no captioner): per property the best-matching
-  word; the change is applied by swapping the word of the property the change text names.
+  description with the change applied; ``q = N((1-β)(N(e_I) + α_I Δ) + β(t + α_T Δ))``. No captioner: the
+  candidate descriptions are lens value words (:class:`PropertyPrompts`); the change text is matched to the
+  lens word it names ("in red" -> colour: red; a word shared by two lenses goes to the one whose prompt is
+  closest to the change text), the reference's current word of that lens is its best-matching prompt.
 - ``pic2word``: see :mod:`photolens.retrieval.pic2word` (needs a trained mapper).
 
-:func:`compose` is the one entry point; it validates input and falls back with a note where that makes sense.
+Measured design choices (``benchmarks/composed_quality.py``): the description holds only the lens the change
+names (adding the other lenses did not help, adding the 17 presets ruined it); a change that names no lens
+word goes to weighted fusion (PDV with a direction from the raw change text was far worse); the default is
+PDV, else weighted fusion. :func:`compose` is the one entry point; it validates input and falls back with a
+note where that makes sense.
 """
 
 from __future__ import annotations
@@ -29,10 +34,12 @@ from photolens.retrieval.errors import QueryError
 from photolens.vectors import normalize
 
 METHODS: tuple[str, ...] = ("image", "text", "sum", "weighted", "pdv", "pic2word")
-# Chosen by benchmarks/composed_quality.py (see its report); PDV needs candidate prompts, else weighted.
+# Chosen by benchmarks/composed_quality.py; PDV needs a lens word in the change, else weighted fusion.
 DEFAULT_METHOD = "pdv"
 FALLBACK_METHOD = "weighted"
-DEFAULT_ALPHA = 0.8  # WeiMoCIR's value for CLIP; the benchmark's optimum is close (see report)
+# Measured (benchmarks/composed_quality.py, tuned on half the queries): α 0.6-0.65 is best on both tiny-CLIP
+# builds; WeiMoCIR's 0.8 loses 4-7 points of R@10 there, mostly on background changes.
+DEFAULT_ALPHA = 0.6
 CONFIDENCE_SCALE = 100.0  # CLIP's logit scale: softmax(100·cos) over a property's words
 
 
@@ -40,7 +47,9 @@ CONFIDENCE_SCALE = 100.0  # CLIP's logit scale: softmax(100·cos) over a propert
 class PDVWeights:
     """PDV's weights: β mixes the image and text sides, α_I / α_T scale the direction on each side."""
 
-    beta: float = 0.7
+    # Measured: the optimum is flat for β 0-0.3 with α about 1 (q ≈ image + direction); the paper's β 0.55-0.9
+    # loses 3-7 points of R@1 on the tiny CLIP, whose text side knows colours but barely knows items.
+    beta: float = 0.3
     alpha_i: float = 1.0
     alpha_t: float = 1.0
 
@@ -168,11 +177,13 @@ def find_changes(change: str, properties: Sequence[PropertyPrompts],
 
 
 def describe(reference: np.ndarray, properties: Sequence[PropertyPrompts], change: str = "",
-             change_vector: np.ndarray | None = None, min_confidence: float = 0.0) -> Description:
+             change_vector: np.ndarray | None = None, context: float | None = None) -> Description:
     """Describe the reference by its best word per property and apply the change to that description.
 
-    Properties whose best word has softmax confidence below ``min_confidence`` are left out of the description
-    (a dog-breed lens says nothing useful about a beach) unless the change names them.
+    By default (``context=None``) the description holds only the properties the change names: measured on
+    the benchmark, adding the other properties did not help (R@10 67.9 vs 70.0) and adding irrelevant
+    lenses ruined it (R@10 below 2 with the 17 presets), because ``t`` then describes mostly noise.
+    ``context=c`` also keeps unchanged properties whose best word has softmax confidence ≥ c.
     """
     if not properties:
         raise QueryError("PDV needs candidate prompts (lenses) to describe the reference photo.")
@@ -188,7 +199,7 @@ def describe(reference: np.ndarray, properties: Sequence[PropertyPrompts], chang
         logits = CONFIDENCE_SCALE * (sims - sims.max())
         probs = np.exp(logits) / np.exp(logits).sum()
         best = int(np.argmax(sims))
-        if probs[best] < min_confidence and p not in changes:
+        if p not in changes and (context is None or probs[best] < context):
             continue
         words[prop.name] = prop.words[best]
         confidence[prop.name] = float(probs[best])
@@ -197,8 +208,14 @@ def describe(reference: np.ndarray, properties: Sequence[PropertyPrompts], chang
         tc_sum += prop.vectors[new]
         if p in changes:
             applied.append(Change(prop.name, prop.words[best], prop.words[new]))
-    t = normalize(t_sum) if words else normalize(change_vector if change_vector is not None else ref)
     matched = bool(changes)
+    if words:
+        t = normalize(t_sum)
+    else:  # nothing named and no context: the photo's best prompt overall stands in for a description
+        p, w = max(((p, int(np.argmax(prop.vectors @ ref))) for p, prop in enumerate(properties)),
+                   key=lambda pw: float(properties[pw[0]].vectors[pw[1]] @ ref))
+        t = properties[p].vectors[w].copy()
+        words[properties[p].name] = properties[p].words[w]
     if matched:
         tc = normalize(tc_sum)
     elif change_vector is not None:
@@ -242,7 +259,7 @@ def check_change_text(change: str) -> list[str]:
 
 def compose(method: str, reference: np.ndarray, change: str = "", change_vector: np.ndarray | None = None, *,
             alpha: float = DEFAULT_ALPHA, pdv: PDVWeights = DEFAULT_PDV,
-            properties: Sequence[PropertyPrompts] = (), min_confidence: float = 0.0,
+            properties: Sequence[PropertyPrompts] = (), context: float | None = None,
             mapper: Any = None, model: Any = None, tokenizer: Any = None,
             pic2word_template: str | None = None) -> ComposedQuery:
     """Build a composed query vector with ``method`` (one of :data:`METHODS`, or ``"default"``).
@@ -298,9 +315,14 @@ def compose(method: str, reference: np.ndarray, change: str = "", change_vector:
     if method == "weighted":
         return ComposedQuery(weighted_fusion(ref, change_vector, alpha), method, requested, tuple(notes),
                              params={"alpha": alpha})
-    description = describe(ref, properties, change, change_vector, min_confidence)
+    description = describe(ref, properties, change, change_vector, context)
     if not description.matched:
-        notes.append("The change names no word of the known lenses; its direction comes from the raw change text.")
+        # measured: PDV with a direction taken from the raw change text is far worse than weighted fusion
+        # (R@10 about 28 vs 65), so a change that names no lens word goes to weighted fusion
+        notes.append("The change names no value word of the known lenses, so PDV cannot apply it; "
+                     "using weighted fusion.")
+        return ComposedQuery(weighted_fusion(ref, change_vector, alpha), FALLBACK_METHOD, requested, tuple(notes),
+                             description, params={"alpha": alpha})
     vector = pdv_vector(ref, description.t, description.tc, pdv)
     return ComposedQuery(vector, "pdv", requested, tuple(notes), description,
                          params={"beta": pdv.beta, "alpha_i": pdv.alpha_i, "alpha_t": pdv.alpha_t})

@@ -89,9 +89,13 @@ def spaced(text: str, placeholder: str = PLACEHOLDER) -> str:
 def tokenize_with_placeholder(tokenizer: Any, texts: Sequence[str], placeholder: str = PLACEHOLDER) -> tuple[Any, Any]:
     """Token ids ``(B, L)`` and a boolean mask of the placeholder positions; every text needs one."""
     torch = import_torch()
-    tokens = tokenizer([spaced(t, placeholder) for t in texts])
+    unique = list(dict.fromkeys(texts))  # training repeats one template per batch: tokenize it once
+    tokens = tokenizer([spaced(t, placeholder) for t in unique])
     if not isinstance(tokens, torch.Tensor):
         tokens = torch.as_tensor(tokens)
+    if len(unique) != len(texts):
+        where = {t: i for i, t in enumerate(unique)}
+        tokens = tokens[torch.tensor([where[t] for t in texts])]
     mask = tokens == placeholder_id(tokenizer, placeholder)
     missing = [t for t, found in zip(texts, mask.any(dim=1).tolist()) if not found]
     if missing:

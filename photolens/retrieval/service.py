@@ -32,8 +32,6 @@ from photolens.search import SearchFilter, SearchHit
 if TYPE_CHECKING:
     from photolens.library import Library
 
-# Which lens presets describe a reference for PDV (all of them by default; confidence gating drops the rest).
-PDV_MIN_CONFIDENCE = 0.0
 
 
 @dataclass
@@ -122,7 +120,7 @@ def composed_search(library: Library, photo: str, change: str, method: str = "de
         mapper = Pic2WordMapper.from_bytes(mapper_bytes, library.model_key)
         model, tokenizer = library.embedder.model, library.embedder.tokenizer
     query = compose(method, ref, text, change_vector, alpha=alpha, pdv=pdv, properties=props,
-                    min_confidence=PDV_MIN_CONFIDENCE, mapper=mapper, model=model, tokenizer=tokenizer)
+                    mapper=mapper, model=model, tokenizer=tokenizer)
     pid = library.photo_id(photo)
     outcome = calibrated_search(library, query.vector, limit, search_filter, min_score,
                                 exclude={pid} if pid is not None else None)
