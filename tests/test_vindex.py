@@ -384,7 +384,7 @@ def test_manager_auto_mode_switches_by_size(data):
 
 def test_bytes_per_photo_states_memory():
     est = bytes_per_photo(512, m=16)
-    assert est.exact == 512 * 4 + 8 + 125
+    assert est.exact == 512 * 4 + 8 + 4
     assert 2048 + 132 < est.hnsw < 2600
     assert est.for_photos(1_000_000) < 5 * 2**30  # 1M photos at 512-d: under 5 GiB for both indexes
     assert bytes_per_photo(128, hnsw=False).hnsw == 0
@@ -458,3 +458,29 @@ def test_manager_pending_changes_are_searched_exactly(tmp_path: Path, data):
     mgr.save()
     assert mgr.status(KEY).pending == 0
     mgr.close()
+
+
+def test_sparse_ids_fall_back_from_table_to_dict(data):
+    """Huge ids (not SQLite-like) must not allocate a table up to the largest id."""
+    from photolens.vindex.idmap import MISSING, IdMap
+
+    m = IdMap()
+    m.set(np.array([1, 5, 7]), np.array([0, 1, 2]))
+    assert len(m) == 3 and 5 in m and 6 not in m and m.value_of(7) == 2
+    m.set(np.array([10**13]), np.array([3]))  # switches to the dict
+    assert m.nbytes < 10**6 and len(m) == 4
+    assert m.get(np.array([5, 10**13, 99])).tolist() == [1, 3, MISSING]
+    m.delete(np.array([5, 123]))
+    assert m.keys().tolist() == [1, 7, 10**13] and m.keys_with(3).tolist() == [10**13]
+
+    ids, x, q = data
+    sparse = ids * 10**9
+    exact = ExactIndex.from_arrays(sparse, x)
+    hnsw = HnswIndex(DIM)
+    hnsw.add(sparse, x)
+    want = reference(q, sparse, x, 10)
+    np.testing.assert_array_equal(exact.search(q, 10).ids, want.ids)
+    assert recall(hnsw.search(q, 10).ids, want.ids) >= 0.97
+    exact.remove(sparse[:100])
+    hnsw.remove(sparse[:100])
+    assert len(exact) == len(hnsw) == 2900 and sparse[100] in exact and sparse[0] not in hnsw

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from photolens.vindex.base import PAD_ID, SearchHits, as_batch, as_ids, as_queries, top_k
+from photolens.vindex.idmap import IdMap
 
 _SCORE_BLOCK = 1 << 23
 """Scores held at once while scanning (queries x rows): 32 MiB of float32, so batches never blow memory."""
@@ -62,11 +63,11 @@ def _block_top(
 
 
 class ExactIndex:
-    """float32 matrix with amortised growth and swap-with-last removal; ids map to rows through a dict.
+    """float32 matrix with amortised growth and swap-with-last removal; ids map to rows through ``IdMap``.
 
     Not thread-safe by itself: ``IndexManager`` serialises writers against readers. Memory is
-    ``4 * dim`` bytes per photo for the matrix (up to 1.5x while grown ahead) plus about 125 bytes for the
-    id map.
+    ``4 * dim + 8`` bytes per photo for the matrix and ids (up to 1.5x while grown ahead) plus the id map
+    (4 bytes per id up to the largest id).
     """
 
     def __init__(self, dim: int, capacity: int = 0) -> None:
@@ -77,7 +78,7 @@ class ExactIndex:
         self._mat = np.empty((cap, self._dim), dtype=np.float32)
         self._ids = np.empty(cap, dtype=np.int64)
         self._n = 0
-        self._row: dict[int, int] = {}
+        self._row = IdMap()
 
     @classmethod
     def from_arrays(cls, ids: np.ndarray, vectors: np.ndarray) -> ExactIndex:
@@ -101,8 +102,8 @@ class ExactIndex:
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the arrays (capacity included), not counting the id dict."""
-        return int(self._mat.nbytes + self._ids.nbytes)
+        """Bytes held by the arrays (capacity included) and the id map."""
+        return int(self._mat.nbytes + self._ids.nbytes + self._row.nbytes)
 
     def ids(self) -> np.ndarray:
         """Indexed ids, in storage order (a copy)."""
@@ -110,7 +111,7 @@ class ExactIndex:
 
     def get(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(present ids, their vectors) for the requested ids, in request order; unknown ids are skipped."""
-        rows = self._rows_of(as_ids(ids))
+        rows = self._row.get(as_ids(ids))
         rows = rows[rows >= 0]
         return self._ids[rows].copy(), self._mat[rows].copy()
 
@@ -119,7 +120,7 @@ class ExactIndex:
         indexed. Used to re-score approximate results against the source of truth."""
         q = as_queries(queries, self._dim)
         cand = np.asarray(ids, dtype=np.int64).reshape(q.shape[0], -1)
-        rows = self._rows_of(cand.ravel()).reshape(cand.shape)
+        rows = self._row.get(cand.ravel()).reshape(cand.shape)
         out = np.full(cand.shape, -np.inf, dtype=np.float32)
         for i in range(q.shape[0]):
             valid = rows[i] >= 0
@@ -130,7 +131,7 @@ class ExactIndex:
         ids_arr, vecs = as_batch(ids, vectors, self._dim)
         if ids_arr.size == 0:
             return
-        rows = self._rows_of(ids_arr)
+        rows = self._row.get(ids_arr)
         old = rows >= 0
         if old.any():
             self._mat[rows[old]] = vecs[old]
@@ -141,15 +142,17 @@ class ExactIndex:
         self._reserve(n + m)
         self._mat[n : n + m] = vecs[~old]
         self._ids[n : n + m] = new_ids
-        self._row.update(zip(new_ids.tolist(), range(n, n + m)))
+        self._row.set(new_ids, np.arange(n, n + m, dtype=np.int32))
         self._n = n + m
 
     def remove(self, ids: np.ndarray) -> None:
-        row_map = self._row
-        gone = [row_map.pop(i) for i in as_ids(ids).tolist() if i in row_map]
-        if not gone:
+        ids_arr = np.unique(as_ids(ids))
+        rows = self._row.get(ids_arr)
+        present = rows >= 0
+        if not present.any():
             return
-        rows = np.unique(np.asarray(gone, dtype=np.int64))
+        self._row.delete(ids_arr[present])
+        rows = np.sort(rows[present])
         n = self._n
         n_new = n - rows.size
         # Fill holes in the kept prefix with the surviving rows of the tail: O(removed), no big copy.
@@ -160,7 +163,7 @@ class ExactIndex:
         if holes.size:
             self._mat[holes] = self._mat[movers]
             self._ids[holes] = self._ids[movers]
-            row_map.update(zip(self._ids[holes].tolist(), holes.tolist()))
+            self._row.set(self._ids[holes], holes.astype(np.int32))
         self._n = n_new
         if self._mat.shape[0] > 4 * _MIN_CAPACITY and n_new < self._mat.shape[0] // 4:
             self._realloc(max(_MIN_CAPACITY, n_new + n_new // 2))
@@ -205,20 +208,19 @@ class ExactIndex:
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _rows_of(self, ids: np.ndarray) -> np.ndarray:
-        get = self._row.get
-        return np.fromiter((get(i, -1) for i in ids.tolist()), dtype=np.int64, count=ids.size)
-
     def _allowed(self, allowed: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Allowed rows (sorted, for a small subset) or a row mask (for a large one, scanned in place)."""
+        """Allowed rows (sorted, for a small subset: gathered) or a row mask (large: scanned in place).
+
+        Gathering costs ~25x more per row than the sequential scan (measured at 1M x 128: 0.6 us vs
+        0.022 us), so beyond ~6% of the rows a masked full scan is cheaper.
+        """
         n = self._n
-        if allowed.size * 16 < n:
-            rows = self._rows_of(allowed)
-            return np.unique(rows[rows >= 0]), None
-        mask = np.isin(self._ids[:n], allowed)
-        count = int(np.count_nonzero(mask))
-        if count * 4 < n:
-            return np.flatnonzero(mask), None
+        rows = self._row.get(allowed)
+        rows = rows[rows >= 0]
+        if rows.size * 16 < n:
+            return np.unique(rows), None
+        mask = np.zeros(n, dtype=bool)
+        mask[rows] = True
         return None, mask
 
     def _reserve(self, need: int) -> None:

@@ -25,6 +25,7 @@ import numpy as np
 
 from photolens.vindex.base import SearchHits, as_batch, as_ids, as_queries, top_k
 from photolens.vindex.errors import IndexCorruptError
+from photolens.vindex.idmap import MISSING, IdMap
 from photolens.vindex.persist import read_json, remove_files, verify_file, write_atomic, write_json_atomic
 
 FORMAT = "photolens-hnsw"
@@ -55,6 +56,8 @@ def auto_ef(n: int) -> int:
     return int(min(1024, max(256, round(256 * math.sqrt(max(n, 1) / 100_000)))))
 
 
+_LIVE = 1
+_DEAD = 0
 OVERFETCH_MAX = 4096
 """Largest candidate list for over-fetch + filter: ~2x the cost of an unfiltered search at ef=1024."""
 
@@ -89,8 +92,9 @@ class HnswIndex:
             random_seed=self._params.seed,
         )
         self._ef = 0
-        self._live: set[int] = set()
-        self._dead: set[int] = set()
+        self._state = IdMap()  # label -> _LIVE or _DEAD (mark-deleted, still in the graph)
+        self._n_live = 0
+        self._n_dead = 0
         self._max_label = -1
         self.saved_digests: np.ndarray | None = None
         """Digests stored by ``save`` (aligned with the sorted ids at load time), for the owner to check."""
@@ -106,16 +110,16 @@ class HnswIndex:
         return self._params
 
     def __len__(self) -> int:
-        return len(self._live)
+        return self._n_live
 
     def __contains__(self, photo_id: object) -> bool:
-        return photo_id in self._live
+        return isinstance(photo_id, (int, np.integer)) and self._state.value_of(int(photo_id)) == _LIVE
 
     @property
     def ef_search(self) -> int:
         """The search beam in use: the fixed setting, or ``auto_ef`` of the current size."""
         ef = self._params.ef_search
-        return int(ef) if ef else auto_ef(len(self._live))
+        return int(ef) if ef else auto_ef(self._n_live)
 
     @ef_search.setter
     def ef_search(self, ef: int | None) -> None:
@@ -126,8 +130,8 @@ class HnswIndex:
     @property
     def deleted_fraction(self) -> float:
         """Share of graph elements that are mark-deleted; compaction (a rebuild) resets it to 0."""
-        total = len(self._live) + len(self._dead)
-        return len(self._dead) / total if total else 0.0
+        total = self._n_live + self._n_dead
+        return self._n_dead / total if total else 0.0
 
     @property
     def capacity(self) -> int:
@@ -135,7 +139,7 @@ class HnswIndex:
 
     def ids(self) -> np.ndarray:
         """Live ids, sorted."""
-        return np.sort(np.fromiter(self._live, dtype=np.int64, count=len(self._live)))
+        return self._state.keys_with(_LIVE)
 
     # -- updates ---------------------------------------------------------------------------------
 
@@ -143,26 +147,28 @@ class HnswIndex:
         ids_arr, vecs = as_batch(ids, vectors, self._dim)
         if ids_arr.size == 0:
             return
-        id_list = ids_arr.tolist()
-        live, dead = self._live, self._dead
-        new = sum(1 for i in id_list if i not in live and i not in dead)
-        need = len(live) + len(dead) + new
+        state = self._state.get(ids_arr)
+        new = int(np.count_nonzero(state == MISSING))
+        revived = int(np.count_nonzero(state == _DEAD))
+        need = self._n_live + self._n_dead + new
         cap = self.capacity
         if need > cap:
             # Amortised growth: resize_index reallocates the whole level-0 block.
             self._index.resize_index(max(need, cap + cap // 2))
         self._index.add_items(vecs, ids_arr.astype(np.uint64), num_threads=num_threads or self._threads)
-        live.update(id_list)
-        dead.difference_update(id_list)
+        self._state.set(ids_arr, np.full(ids_arr.size, _LIVE, dtype=np.int32))
+        self._n_live += new + revived
+        self._n_dead -= revived
         self._max_label = max(self._max_label, int(ids_arr.max()))
 
     def remove(self, ids: np.ndarray) -> None:
-        live, dead = self._live, self._dead
-        for i in as_ids(ids).tolist():
-            if i in live:
-                self._index.mark_deleted(i)
-                live.discard(i)
-                dead.add(i)
+        ids_arr = np.unique(as_ids(ids))
+        gone = ids_arr[self._state.get(ids_arr) == _LIVE]
+        for i in gone.tolist():
+            self._index.mark_deleted(i)
+        self._state.set(gone, np.full(gone.size, _DEAD, dtype=np.int32))
+        self._n_live -= gone.size
+        self._n_dead += gone.size
 
     # -- search ----------------------------------------------------------------------------------
 
@@ -175,7 +181,7 @@ class HnswIndex:
         which walks on until it has enough allowed candidates (correct, but slow for narrow filters: a
         Python call per visited node; ``IndexManager`` answers narrow filters exactly instead)."""
         q = as_queries(queries, self._dim)
-        n_q, n_live = q.shape[0], len(self._live)
+        n_q, n_live = q.shape[0], self._n_live
         if k <= 0:
             return SearchHits.empty(n_q, 0)
         if n_live == 0:
@@ -197,7 +203,7 @@ class HnswIndex:
             if (full.ids[:, min(k, n_live) - 1] >= 0).all():
                 return full
         # A Python callback runs under the GIL, so filtered batches use one thread.
-        n_allowed = member.count_live(self._live) if allowed_arr.size <= 200_000 else n_live
+        n_allowed = int(np.count_nonzero(self._state.get(np.unique(allowed_arr)) == _LIVE))
         return self._knn(q, min(k, n_allowed, n_live), k, 1, member)
 
     def _knn(self, q: np.ndarray, kk: int, k: int, threads: int, member: _Membership | None) -> SearchHits:
@@ -267,8 +273,8 @@ class HnswIndex:
             "m": p.m,
             "ef_construction": p.ef_construction,
             "ef_search": p.ef_search,
-            "count": len(self._live),
-            "elements": len(self._live) + len(self._dead),
+            "count": self._n_live,
+            "elements": self._n_live + self._n_dead,
             "index": index_info,
             "ids": ids_info,
             "digests": digests is not None,
@@ -346,13 +352,16 @@ class HnswIndex:
         labels = self._index.get_ids_list()
         if self._index.element_count != elements or len(labels) != elements or self._index.dim != dim:
             raise IndexCorruptError(f"{path.name}: graph does not match its sidecar")
-        self._live = set(ids.tolist())
-        self._dead = set(labels)
-        self._dead.difference_update(self._live)
-        if len(self._dead) != elements - count:
+        all_labels = np.unique(np.asarray(labels, dtype=np.int64))
+        dead = np.setdiff1d(all_labels, ids, assume_unique=True)
+        if all_labels.size != elements or dead.size != elements - count:
             raise IndexCorruptError(f"{path.name}: live ids are not in the graph")
+        self._state = IdMap()
+        self._state.set(ids, np.full(ids.size, _LIVE, dtype=np.int32))
+        self._state.set(dead, np.full(dead.size, _DEAD, dtype=np.int32))
+        self._n_live, self._n_dead = int(ids.size), int(dead.size)
         self._ef = 0
-        self._max_label = int(max(labels)) if labels else -1
+        self._max_label = int(all_labels[-1]) if all_labels.size else -1
         self.saved_digests = digests
         return self
 
@@ -406,6 +415,3 @@ class _Membership:
             out[ok] = self._bm[labels[ok]].astype(bool)
             return out
         return np.isin(labels, self._allowed)
-
-    def count_live(self, live: set[int]) -> int:
-        return len(live.intersection(self._allowed.tolist()))

@@ -1,19 +1,20 @@
 """Bytes per photo of each index, from the data layouts (checked against measured RSS in the benchmark).
 
-Exact: the float32 row plus its int64 id, plus the Python id->row dict (125 B measured at 1M: hash slot,
-entry, two int objects). hnswlib 0.8, per element: level-0 block (2M links of 4 B + 4 B count, the vector, an 8 B label),
-upper-level links for the 1/(M-1) expected extra levels (M links + count, plus a malloc header), a level int,
-a link-list pointer, a std::mutex (40 B on Linux) and a label-map node (~40 B); plus the wrapper's Python set
-of live ids (88 B measured at 1M). Figures are for live elements; growth headroom and deleted-but-not-compacted elements
-come on top until compaction.
+Exact: the float32 row plus its int64 id, plus the id map (4 B per id slot up to the largest id: SQLite
+rowids are compact; a Python dict, ~125 B per id, only for very sparse ids). hnswlib 0.8, per element:
+level-0 block (2M links of 4 B + 4 B count, the vector, an 8 B label), upper-level links for the 1/(M-1)
+expected extra levels (M links + count, plus a malloc header), a level int, a link-list pointer, a
+std::mutex (40 B on Linux) and a label-map node (~40 B); plus the wrapper's live/deleted table (4 B per id
+slot). Figures are for live elements with compact ids; growth headroom (up to 1.5x) and
+deleted-but-not-compacted elements come on top until compaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-EXACT_ID_MAP_BYTES = 125
-HNSW_LIVE_SET_BYTES = 88
+EXACT_ID_MAP_BYTES = 4
+HNSW_LIVE_SET_BYTES = 4
 _MUTEX = 40
 _LABEL_MAP_NODE = 40
 _MALLOC_HEADER = 16
