@@ -315,6 +315,8 @@ class MainWindow(QMainWindow):
             self.show_lens_view()
         elif self.request is not None:
             self.search(self.request)
+        elif self.section is not None:
+            self.open_section(self.section)
         else:
             self.browse(self.folder)
 
