@@ -158,7 +158,9 @@ class PhotoListModel(QAbstractListModel):
         first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
         self._rows.extend(rows)
-        self._rows_of_key = None
+        if self._rows_of_key is not None:  # extend the key index instead of rebuilding it
+            for n, r in enumerate(rows, start=first):
+                self._rows_of_key.setdefault(r.cache_key, []).append(n)
         self.endInsertRows()
 
     def clear(self) -> None:
