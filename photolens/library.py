@@ -102,8 +102,16 @@ class Library:
     # ------------------------------------------------------------------ model
     @property
     def model_key(self) -> str:
+        """The current model's key; computable without loading the model. A local model whose files are
+        gone gets a placeholder key, so browsing and metadata-only indexing still work (loading the model
+        then reports what is missing)."""
         if self._model_key is None:
-            self._model_key = self.spec.key
+            from photolens.errors import ModelUnavailableError
+
+            try:
+                self._model_key = self.spec.key
+            except ModelUnavailableError:
+                return f"unavailable:{self.spec.text}"
         return self._model_key
 
     @property
@@ -141,6 +149,24 @@ class Library:
             yield from self.indexer(options).run(roots, cancel)
         finally:
             self._vectors = None
+
+    def remove_root(self, path: str) -> bool:
+        """Stop indexing a folder: its photos leave results at once and are forgotten after the grace period
+        (re-adding the folder in time revives them without any model pass). Nothing on disk is touched."""
+        from sqlalchemy import delete, update
+
+        from photolens.store.schema import utcnow
+
+        folder = os.path.abspath(path)
+        with self.db.session() as session:
+            removed = session.execute(delete(LibraryRoot).where(LibraryRoot.path == folder)).rowcount
+            others = [r for r in session.scalars(select(LibraryRoot.path))]
+            hidden = under_any(Photo.path, [folder], [folder])
+            still_rooted = under_any(Photo.path, others, others)
+            session.execute(update(Photo).where(hidden, ~still_rooted, Photo.missing_since.is_(None))
+                            .values(missing_since=utcnow()))
+        self._vectors = None
+        return bool(removed)
 
     def roots(self) -> list[str]:
         with self.db.session() as session:

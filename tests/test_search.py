@@ -220,3 +220,17 @@ def test_top_k_over_chunks_matches_brute_force(monkeypatch: pytest.MonkeyPatch) 
     assert set(idx) <= set(rows.tolist())
     assert list(idx) == [r for r in rows[np.argsort(-(matrix[rows] @ query))]][:2]
     assert top_k(matrix, query, 0)[0].shape == (0,)
+
+
+def test_removing_a_library_folder_hides_its_photos_at_once(planted) -> None:  # type: ignore[no-untyped-def]
+    library, root, *_ = planted
+    from photolens.store.schema import LibraryRoot
+
+    with library.db.session() as session:
+        session.add(LibraryRoot(path=str(root / "trip")))
+        session.add(LibraryRoot(path=str(root / "tripod")))
+    assert library.remove_root(str(root / "trip"))
+    assert library.roots() == [str(root / "tripod")]
+    found = names(library.search("beach", limit=10))
+    assert "beach.jpg" not in found and "cat_on_beach.jpg" not in found
+    assert "city.jpg" in names(library.search("city", limit=10))

@@ -109,6 +109,7 @@ def test_migrating_an_older_revision_backs_up_the_database_first(tmp_path: Path,
     shutil.copytree(database.MIGRATIONS_DIR, newer, ignore=shutil.ignore_patterns("__pycache__"))
     (newer / "versions" / "0002_test.py").write_text(NEXT_REVISION.format(head=old_head))
     monkeypatch.setattr(database, "MIGRATIONS_DIR", newer)
+    monkeypatch.setattr(database, "SCHEMA_HEAD", "0002_test")  # a release with a migration bumps it
 
     Database(str(path)).close()
     assert version_of(path) == "0002_test"
@@ -224,3 +225,10 @@ def test_vectors_are_stored_as_float16_and_come_back_normalised() -> None:
     assert np.allclose(np.linalg.norm(back, axis=1), 1.0, atol=1e-5)
     assert np.abs(back - vectors).max() < 2e-3
     assert from_blobs([], 512).shape == (0, 512)
+
+
+def test_schema_head_constant_matches_the_migration_scripts() -> None:
+    """A current database skips Alembic on open; that shortcut is only right if the constant is the head."""
+    from photolens.store.database import SCHEMA_HEAD
+
+    assert head_revision() == SCHEMA_HEAD
