@@ -18,6 +18,8 @@ from photolens.errors import ImageError
 
 #: Images above this many pixels are refused (decompression bombs, giant scans). 24k × 24k.
 MAX_PIXELS = 576_000_000
+# Pillow's own guard (about 179 MP) would refuse real panoramas below our documented limit first.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif", ".avif"}
@@ -158,6 +160,10 @@ def open_image(path: str | os.PathLike[str]) -> Image.Image:
         raise ImageError(f"refused: {exc}") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"unreadable: {exc}") from exc
+    except ImageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - decoders (pillow-heif, plugins) raise anything on bad files
+        raise ImageError(f"unreadable: {type(exc).__name__}: {exc}") from exc
     width, height = image.size
     if width <= 0 or height <= 0:
         image.close()
@@ -193,7 +199,7 @@ def load_oriented(path: str | os.PathLike[str], min_side: int | None = None) -> 
             if getattr(image, "n_frames", 1) > 1:
                 image.seek(0)
             image.load()
-            oriented = ImageOps.exif_transpose(image) or image
+            oriented = _upright(image, metadata.orientation)
             rgb = _to_rgb(oriented)
             rgb.load()
         except Image.DecompressionBombError as exc:
@@ -204,7 +210,31 @@ def load_oriented(path: str | os.PathLike[str], min_side: int | None = None) -> 
             raise ImageError(f"corrupt or truncated: {exc}") from exc
         except MemoryError as exc:
             raise ImageError("too large to decode in memory") from exc
+        except Exception as exc:  # noqa: BLE001 - one odd file must never stop a whole indexing run
+            raise ImageError(f"corrupt: {type(exc).__name__}: {exc}") from exc
     return rgb, metadata
+
+
+_TRANSPOSE = {
+    2: (Image.Transpose.FLIP_LEFT_RIGHT,),
+    3: (Image.Transpose.ROTATE_180,),
+    4: (Image.Transpose.FLIP_TOP_BOTTOM,),
+    5: (Image.Transpose.TRANSPOSE,),
+    6: (Image.Transpose.ROTATE_270,),
+    7: (Image.Transpose.TRANSVERSE,),
+    8: (Image.Transpose.ROTATE_90,),
+}
+
+
+def _upright(image: Image.Image, orientation: int | None) -> Image.Image:
+    """Apply the EXIF orientation. ``exif_transpose`` also rewrites the EXIF block and fails on some
+    malformed ones (e.g. mistyped GPS tags); the pixels only need the rotation, so fall back to it."""
+    try:
+        return ImageOps.exif_transpose(image) or image
+    except Exception:  # noqa: BLE001
+        for step in _TRANSPOSE.get(orientation or 1, ()):
+            image = image.transpose(step)
+        return image
 
 
 def fit_square(image: Image.Image, size: int, interpolation: str = "bicubic", resize_mode: str = "shortest") -> np.ndarray:

@@ -121,6 +121,8 @@ def embed_stream(work: Iterable[tuple[int, str]], embedder: Embedder, batch_size
                     ok.append((photo_id, path, future.result()))
                 except ImageError as exc:
                     failed.append((photo_id, path, str(exc)))
+                except Exception as exc:  # noqa: BLE001 - one odd file must never stop the run
+                    failed.append((photo_id, path, f"unreadable: {type(exc).__name__}: {exc}"))
             waited = time.perf_counter() - started
             vectors = None
             modelled = 0.0

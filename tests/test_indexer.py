@@ -432,18 +432,25 @@ def tiff_with_a_bad_next_ifd(path: Path) -> Path:
     return path
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="imaging.load_oriented converts only some exception types to ImageError and "
-                          "pipeline.embed_stream catches only ImageError, so a file that makes Pillow raise "
-                          "TypeError/RuntimeError aborts the whole run instead of being one recorded failure")
-@pytest.mark.parametrize("make_file", [jpeg_with_mistyped_gps_exif, tiff_with_a_bad_next_ifd])
-def test_files_that_make_pillow_raise_unusual_errors_are_per_file_failures(library: Library, photos: list[Path],
-                                                                          make_file) -> None:  # type: ignore[no-untyped-def]
+def test_a_malformed_exif_block_costs_the_rotation_rewrite_not_the_photo(library: Library,
+                                                                          photos: list[Path]) -> None:
+    """Pillow's exif_transpose raises TypeError on a mistyped GPS tag; the pixels are fine, so embed them."""
     root = photos[0].parent
-    bad = make_file(root / ("bad.jpg" if make_file is jpeg_with_mistyped_gps_exif else "bad.tif"))
+    jpeg_with_mistyped_gps_exif(root / "bad.jpg")
+    summary = run(library, root)
+    assert summary.embedded == 7
+    assert summary.problems == []
+
+
+def test_a_file_that_makes_pillow_raise_an_unusual_error_is_one_recorded_failure(library: Library,
+                                                                                 photos: list[Path]) -> None:
+    """A TIFF whose next-IFD pointer lands in pixel data makes Pillow raise TypeError, not OSError."""
+    root = photos[0].parent
+    bad = tiff_with_a_bad_next_ifd(root / "bad.tif")
     summary = run(library, root)
     assert summary.embedded == 6
     assert [p for p, _ in summary.problems] == [str(bad)]
+    assert library.failures()[0][0] == str(bad)
 
 
 def test_image_over_the_pixel_limit_is_a_per_file_failure(library: Library, photos: list[Path],
