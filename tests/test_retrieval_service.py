@@ -43,6 +43,9 @@ def test_composed_search_falls_back_and_explains(indexed) -> None:
     assert out.query.method == "image" and "photo alone" in out.notes[0]
     out = composed_search(library, str(paths[1]), "at night", "pic2word", limit=3, properties=[])
     assert out.query.method == "weighted" and "No Pic2Word mapper" in out.notes[0]
+    out = composed_search(library, str(paths[1]), "at night", "pic2word", limit=3, properties=[],
+                          mapper_bytes=b"damaged")
+    assert out.query.method == "weighted" and "retrain" in out.notes[0] and "No Pic2Word mapper" in out.notes[1]
 
 
 def test_bad_reference_photos_get_clear_messages(indexed) -> None:

@@ -26,6 +26,7 @@ from photolens.retrieval.composed import (
     PropertyPrompts,
     compose,
 )
+from photolens.retrieval.errors import CheckpointError, MapperUnavailableError
 from photolens.retrieval.pic2word import Pic2WordConfig, Pic2WordMapper, Pic2WordProgress, Pic2WordTrainer
 from photolens.search import SearchFilter, SearchHit
 
@@ -116,15 +117,19 @@ def composed_search(library: Library, photo: str, change: str, method: str = "de
     needs_props = method in ("pdv", "default", "pic2word")
     props = list(properties) if properties is not None else (preset_properties(library) if needs_props and text else [])
     mapper = model = tokenizer = None
+    early_notes: list[str] = []
     if method == "pic2word" and mapper_bytes is not None:
-        mapper = Pic2WordMapper.from_bytes(mapper_bytes, library.model_key)
-        model, tokenizer = library.embedder.model, library.embedder.tokenizer
+        try:
+            mapper = Pic2WordMapper.from_bytes(mapper_bytes, library.model_key)
+            model, tokenizer = library.embedder.model, library.embedder.tokenizer
+        except (CheckpointError, MapperUnavailableError) as exc:
+            early_notes.append(str(exc))  # compose() then falls back and says so
     query = compose(method, ref, text, change_vector, alpha=alpha, pdv=pdv, properties=props,
                     mapper=mapper, model=model, tokenizer=tokenizer)
     pid = library.photo_id(photo)
     outcome = calibrated_search(library, query.vector, limit, search_filter, min_score,
                                 exclude={pid} if pid is not None else None)
-    outcome.notes[:0] = list(query.notes)
+    outcome.notes[:0] = early_notes + list(query.notes)
     outcome.query = query
     return outcome
 
