@@ -69,3 +69,50 @@ def test_preset_properties_cover_the_lens_presets(indexed) -> None:
     props = preset_properties(library, ["colour", "time-of-day"])
     assert [p.name for p in props] == ["colour", "time-of-day"]
     assert "night" in props[1].words and props[0].vectors.shape == (len(props[0].words), library.embedder.dim)
+
+
+class PlantedLibrary:
+    """Just the Library methods calibrated_search uses, over a planted clustered space (raw space only)."""
+
+    def __init__(self, drop: int | None = None) -> None:
+        from types import SimpleNamespace
+
+        from photolens.vectors import normalize
+
+        rng = np.random.default_rng(0)
+        self.concepts = normalize(rng.normal(size=(40, 64)).astype(np.float32))
+        noise = normalize(rng.normal(size=(40, 25, 64)).astype(np.float32))
+        self.matrix = normalize(self.concepts[:, None, :] + 0.5 * noise).reshape(-1, 64)
+        if drop is not None:  # the library without group ``drop``: its concept has no match
+            self.matrix[drop * 25 : (drop + 1) * 25] = self.matrix[(drop + 1) * 25 : (drop + 2) * 25]
+        self._set = SimpleNamespace(matrix=self.matrix, ids=np.arange(len(self.matrix)))
+
+    def vectors(self):
+        return self._set
+
+    def space_vectors(self, space=None):
+        return self._set.ids, self.matrix
+
+    def search_vector(self, query, limit=20, search_filter=None, exclude=None, space=None):
+        from photolens.search import SearchHit
+
+        scores = self.matrix @ query
+        order = [int(i) for i in np.argsort(-scores) if not exclude or int(i) not in exclude][:limit]
+        return [SearchHit(i, f"/p/{i}.jpg", float(scores[i])) for i in order]
+
+
+def test_calibrated_search_cuts_at_the_default_and_says_when_nothing_is_good() -> None:
+    from photolens.retrieval.calibration import DEFAULT_MIN_SCORE
+    from photolens.retrieval.service import calibrated_search
+
+    library = PlantedLibrary()
+    out = calibrated_search(library, library.concepts[3], limit=40)
+    assert [h.photo_id // 25 for h in out.hits] == [3] * 25  # the 25 photos of the group, nothing else
+    assert all(h.score >= DEFAULT_MIN_SCORE for h in out.hits) and out.cut == 15 and not out.no_good_match
+    # the same query on a library without that group: near misses only, and the service says so
+    without = PlantedLibrary(drop=3)
+    quiet = calibrated_search(without, without.concepts[3], limit=10)
+    assert quiet.hits == [] and quiet.no_good_match and "No good match" in quiet.notes[0]
+    everything = calibrated_search(without, without.concepts[3], limit=10, min_score=None)
+    assert len(everything.hits) == 10 and not everything.no_good_match
+    assert everything.hits[0].score < DEFAULT_MIN_SCORE < out.hits[-1].score

@@ -20,6 +20,7 @@ from photolens.errors import QueryError
 from photolens.retrieval import calibration
 from photolens.retrieval.composed import (
     DEFAULT_ALPHA,
+    DEFAULT_METHOD,
     DEFAULT_PDV,
     ComposedQuery,
     PDVWeights,
@@ -29,10 +30,10 @@ from photolens.retrieval.composed import (
 from photolens.retrieval.errors import CheckpointError, MapperUnavailableError
 from photolens.retrieval.pic2word import Pic2WordConfig, Pic2WordMapper, Pic2WordProgress, Pic2WordTrainer
 from photolens.search import SearchFilter, SearchHit
+from photolens.spaces import RAW_SPACE, Space
 
 if TYPE_CHECKING:
     from photolens.library import Library
-
 
 
 @dataclass
@@ -45,26 +46,28 @@ class SearchOutcome:
     min_score: float | None
     notes: list[str] = field(default_factory=list)
     query: ComposedQuery | None = None
+    cut: int = 0  # candidates hidden by the cutoff
 
     @property
     def no_good_match(self) -> bool:
         """True when the cutoff removed every candidate: say so rather than showing nothing silently."""
-        return not self.hits and self.scale.n > 0
+        return not self.hits and self.cut > 0
 
 
 def calibrated_search(library: Library, query: np.ndarray, limit: int = 20,
                       search_filter: SearchFilter | None = None, min_score: float | None = calibration.DEFAULT_MIN_SCORE,
-                      exclude: set[int] | None = None) -> SearchOutcome:
+                      exclude: set[int] | None = None, space: Space = RAW_SPACE) -> SearchOutcome:
     """Top ``limit`` photos for a query vector, scored on the calibrated scale and cut at ``min_score``.
 
-    The scale comes from the whole library (a fixed sample of at most 8,192 photos), not the filtered subset.
+    The scale comes from the whole library (a fixed sample of at most 8,192 photos), not the filtered subset,
+    measured in the space searched (a lens space has its own score distribution).
     ``min_score=None`` disables the cutoff; libraries under 50 photos are never cut (too few to calibrate).
     """
-    vectors = library.vectors()
-    rows = calibration.sample_rows(vectors.matrix.shape[0])
-    scale = calibration.scale_for(query, vectors.matrix, rows=rows) if vectors.matrix.shape[0] else \
+    _ids, matrix = library.space_vectors(space)
+    rows = calibration.sample_rows(matrix.shape[0])
+    scale = calibration.scale_for(space.project(query), matrix, rows=rows) if matrix.shape[0] else \
         calibration.ScoreScale(0.0, 1.0, 0)
-    hits = library.search_vector(query, limit, search_filter, exclude)
+    hits = library.search_vector(query, limit, search_filter, exclude, space=space)
     notes: list[str] = []
     if min_score is not None and not scale.reliable and hits:
         notes.append(f"Only {scale.n} photos: too few to calibrate scores, so no cutoff is applied.")
@@ -72,7 +75,7 @@ def calibrated_search(library: Library, query: np.ndarray, limit: int = 20,
     keep = calibration.keep_above(np.array([h.score for h in scored]), min_score, scale)
     kept = [h for h, k in zip(scored, keep) if k]
     raw = [h.score for h, k in zip(hits, keep) if k]
-    outcome = SearchOutcome(kept, raw, scale, min_score, notes)
+    outcome = SearchOutcome(kept, raw, scale, min_score, notes, cut=len(hits) - len(kept))
     if hits and not kept:
         outcome.notes.append(f"No good match: the best photo scores {scored[0].score:.1f}, below the cutoff "
                              f"{min_score:g} (use --min-score to lower it).")
@@ -105,16 +108,17 @@ def composed_search(library: Library, photo: str, change: str, method: str = "de
                     search_filter: SearchFilter | None = None,
                     min_score: float | None = calibration.DEFAULT_MIN_SCORE, alpha: float = DEFAULT_ALPHA,
                     pdv: PDVWeights = DEFAULT_PDV, properties: Sequence[PropertyPrompts] | None = None,
-                    mapper_bytes: bytes | None = None) -> SearchOutcome:
+                    mapper_bytes: bytes | None = None, space: Space = RAW_SPACE) -> SearchOutcome:
     """``search --photo PHOTO "change"``: compose, search, calibrate; the reference itself is excluded.
 
-    ``properties`` default to the lens presets (used by PDV only); ``mapper_bytes`` is the stored Pic2Word
+    ``properties`` default to the lens presets (loaded for PDV only); ``mapper_bytes`` is the stored Pic2Word
     mapper of this model, if any (used by ``method="pic2word"``).
     """
     ref = reference_vector(library, photo)
     text = " ".join((change or "").split())
     change_vector = library.text_vectors([text])[0] if text else None
-    needs_props = method in ("pdv", "default", "pic2word")
+    effective = DEFAULT_METHOD if method in ("default", "pic2word") else method  # pic2word may fall back
+    needs_props = effective == "pdv"
     props = list(properties) if properties is not None else (preset_properties(library) if needs_props and text else [])
     mapper = model = tokenizer = None
     early_notes: list[str] = []
@@ -128,7 +132,7 @@ def composed_search(library: Library, photo: str, change: str, method: str = "de
                     mapper=mapper, model=model, tokenizer=tokenizer)
     pid = library.photo_id(photo)
     outcome = calibrated_search(library, query.vector, limit, search_filter, min_score,
-                                exclude={pid} if pid is not None else None)
+                                exclude={pid} if pid is not None else None, space=space)
     outcome.notes[:0] = early_notes + list(query.notes)
     outcome.query = query
     return outcome
