@@ -4,10 +4,13 @@ Photo ids are used directly as hnswlib labels. Deletion is hnswlib's mark-delete
 graph and keeps costing memory and a little search time), so ``deleted_fraction`` tells the owner when to
 rebuild (compaction). Re-adding a live or deleted id updates the element in place.
 
-Defaults come from ``benchmarks/search_bench.py`` on clustered CLIP-like data (2 cores): M=16 and
-ef_construction=100 build about twice as fast as ef_construction=200, and the recall lost to the cheaper
-graph is bought back at query time, which is cheap: the search beam grows with the index (``auto_ef``:
-256 up to 100k photos, ~800 at 1M) to keep recall@50 around 0.98-0.99 at a few ms per query.
+Defaults come from ``benchmarks/search_bench.py`` on clustered CLIP-like data (2 cores). At 300k x 512
+(k=50, CPU per query): M=16/ef_construction=100 builds in 75 CPU-s but needs ef=1024 for recall@50 0.985;
+M=32/efc=100 (79 s) reaches 0.988 there; M=16/efc=200 (149 s) reaches 0.990 at ef=512 (1.1 ms) and 0.993
+at ef=1024; M=32/efc=200 (175 s) only adds ~0.002 for 30% slower queries and 5% more memory. At 1M x 512
+M=16/efc=100 stalled at 0.974 even at ef=2048 (text-like queries 0.964), so the graph gets the better
+build: M=16, ef_construction=200. Build time is a one-off in the background (embedding the photos takes
+far longer); query time is bought with the search beam, which grows with the index (``auto_ef``).
 
 Not thread-safe by itself (hnswlib forbids add_items concurrent with knn_query): ``IndexManager`` locks.
 """
@@ -40,7 +43,7 @@ class HnswParams:
     None: ``auto_ef`` by index size)."""
 
     m: int = 16
-    ef_construction: int = 100
+    ef_construction: int = 200
     ef_search: int | None = None
     seed: int = 100
 
@@ -49,9 +52,10 @@ def auto_ef(n: int) -> int:
     """Search beam for an index of ``n`` photos: recall at a fixed beam drops as the graph grows, most for
     text queries (far from every photo, CLIP's modality gap), and query time is cheap next to build time.
 
-    Measured with ``benchmarks/search_bench.py`` (M=16, ef_construction=100, k=50): at 100k, ef=128 left
-    single queries with recall@50 near 0 while ef=256 gave ~0.99 (worst query >= 0.5); at 1M, ef=512 gives
-    ~0.98 (text queries ~0.97) at about 1 ms. Hence 256 * sqrt(n / 100k), clamped to [256, 1024].
+    Measured with ``benchmarks/search_bench.py`` (k=50): at 100k, ef=128 left single queries with recall@50
+    near 0 while ef=256 gave ~0.99 (worst query >= 0.5); at 1M the beam must grow to keep recall (with
+    M=16/efc=100: 0.966 at ef=810 vs 0.974 at 2048 for 512-d). Hence 256 * sqrt(n / 100k), clamped to
+    [256, 1024]: ~2 ms per query at 1M x 512.
     """
     return int(min(1024, max(256, round(256 * math.sqrt(max(n, 1) / 100_000)))))
 
