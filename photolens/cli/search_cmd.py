@@ -1,51 +1,131 @@
-"""``photolens search`` and ``photolens similar``."""
+"""``photolens search`` and ``photolens similar``.
+
+Scores are calibrated (see :mod:`photolens.retrieval.calibration`): 0 is a typical photo of the library
+for that query, 3 is three standard deviations above it, whatever the query kind, so one ``--min-score``
+works for text, photo and composed queries alike. The raw cosine is in the JSON output too.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
-from photolens.cli.common import add_filter_arguments, open_library, print_hits, search_filter_from
+from photolens.cli.common import add_filter_arguments, open_library, print_json, printable, search_filter_from
+
+COMPOSED_METHODS = ("default", "image", "text", "sum", "weighted", "pdv", "pic2word")
+
+
+def _min_score(text: str) -> float | None:
+    if text.lower() in ("none", "off"):
+        return None
+    try:
+        return float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a number (or 'none'): {text}") from exc
+
+
+def _add_scoring(parser: argparse.ArgumentParser) -> None:
+    from photolens.retrieval.calibration import DEFAULT_MIN_SCORE
+
+    parser.add_argument("--lens", metavar="NAME", help="search through a lens (saved or preset)")
+    parser.add_argument("--min-score", type=_min_score, default=DEFAULT_MIN_SCORE, metavar="S",
+                        help=f"hide results below this calibrated score (default {DEFAULT_MIN_SCORE:g}; 'none' shows all)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     search = subparsers.add_parser(
-        "search", help="find photos by text (and/or example photos)",
+        "search", help="find photos by text, by example photo, or a photo plus a change",
         description="Find photos by meaning. Terms combine with + and -, weights with N: "
-        "(e.g.  beach + sunset - people,  2:dog + cat). A term @PATH is a photo.",
+        "(e.g.  beach + sunset - people,  2:dog + cat). A term @PATH is a photo. "
+        "--photo PATH with words searches for that photo changed as the words say ('at night').",
     )
-    search.add_argument("query", nargs="+", help="words; + and - between terms; N:term for weights")
+    search.add_argument("query", nargs="*", help="words; + and - between terms; N:term for weights")
+    search.add_argument("--photo", metavar="PATH", help="reference photo for a composed query")
+    search.add_argument("--method", choices=COMPOSED_METHODS, default="default",
+                        help="how --photo and the words combine (default: measured best)")
     add_filter_arguments(search)
-    search.add_argument("--lens", metavar="NAME", help="search through a lens (saved or preset); the query is projected too")
+    _add_scoring(search)
     search.set_defaults(func=run_search)
 
     similar = subparsers.add_parser("similar", help="photos that look like a given photo",
                                     description="More like this: PHOTO may be in the library or any image file.")
     similar.add_argument("photo", help="a photo file")
+    similar.add_argument("--precise", action="store_true",
+                         help="slower, more faithful: match through an optimised text token (seconds per query)")
     add_filter_arguments(similar)
-    similar.add_argument("--lens", metavar="NAME", help="similar in the lens's sense only (e.g. same colour)")
+    _add_scoring(similar)
     similar.set_defaults(func=run_similar)
 
 
-def run_search(args: argparse.Namespace) -> int:
-    library = open_library(args)
-    query = " ".join(args.query)
-    if args.lens:
-        from photolens.lenses.service import LensService
-
-        hits = LensService(library).search(args.lens, query, args.limit, search_filter_from(args))
+def _print_outcome(outcome, as_json: bool) -> None:
+    if as_json:
+        print_json([{**hit.as_dict(), "path": printable(hit.path), "cosine": round(float(raw), 6)}
+                    for hit, raw in zip(outcome.hits, outcome.raw)])
     else:
-        hits = library.search(query, limit=args.limit, search_filter=search_filter_from(args))
-    print_hits(hits, args.json)
+        for hit in outcome.hits:
+            print(f"{hit.score:6.2f}  {printable(hit.path)}")
+    for note in outcome.notes:
+        print(note, file=sys.stderr)
+    if not outcome.hits and not outcome.notes:
+        print("No matching photos.", file=sys.stderr)
+
+
+def _space(library, lens: str | None):
+    if not lens:
+        return None
+    from photolens.lenses.service import LensService
+
+    return LensService(library).activate(lens).space
+
+
+def run_search(args: argparse.Namespace) -> int:
+    from photolens.errors import QueryError
+    from photolens.retrieval import service
+
+    library = open_library(args)
+    text = " ".join(args.query)
+    search_filter = search_filter_from(args)
+    space = _space(library, args.lens)
+    if args.photo:
+        if not text.strip():
+            outcome = service.calibrated_search(library, service.reference_vector(library, args.photo), args.limit,
+                                                search_filter, args.min_score, _self(library, args.photo),
+                                                **_in(space))
+        else:
+            outcome = service.composed_search(library, args.photo, text, args.method, limit=args.limit,
+                                              search_filter=search_filter, min_score=args.min_score, **_in(space))
+    else:
+        if not text.strip():
+            raise QueryError("Give some words to search for, or --photo PATH.")
+        outcome = service.calibrated_search(library, library.query_vector(text), args.limit, search_filter,
+                                            args.min_score, **_in(space))
+    _print_outcome(outcome, args.json)
     return 0
 
 
-def run_similar(args: argparse.Namespace) -> int:
-    library = open_library(args)
-    if args.lens:
-        from photolens.lenses.service import LensService
+def _self(library, photo: str) -> set[int] | None:
+    pid = library.photo_id(photo)
+    return {pid} if pid is not None else None
 
-        hits = LensService(library).similar(args.lens, args.photo, args.limit, search_filter_from(args))
+
+def _in(space) -> dict:
+    """Pass a lens space only when one is chosen (keeps the call valid for the raw space)."""
+    return {"space": space} if space is not None else {}
+
+
+def run_similar(args: argparse.Namespace) -> int:
+    from photolens.errors import QueryError
+    from photolens.retrieval import service
+
+    library = open_library(args)
+    space = _space(library, args.lens)
+    if args.precise:
+        if space is not None:
+            raise QueryError("--precise works in the model's own space; drop --lens or --precise.")
+        outcome = service.precise_similar(library, args.photo, args.limit, search_filter_from(args), args.min_score)
     else:
-        hits = library.similar(args.photo, limit=args.limit, search_filter=search_filter_from(args))
-    print_hits(hits, args.json)
+        outcome = service.calibrated_search(library, service.reference_vector(library, args.photo), args.limit,
+                                            search_filter_from(args), args.min_score, _self(library, args.photo),
+                                            **_in(space))
+    _print_outcome(outcome, args.json)
     return 0
