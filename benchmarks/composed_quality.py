@@ -12,6 +12,16 @@ defaults are not judged on the data that picked them. Timings are wall-clock on 
 the cost does not depend on them).
 
     python -m benchmarks.composed_quality [--data bench-data/tinyclip] [--out bench-data/composed_quality.json]
+
+Results (fixture 45a4968bebf8288f419b: 700 steps, zero-shot item 0.61 / tint 0.996 / background 1.00; test
+half, 2,250 queries, 3.2 targets each; R@1/10/50 %):
+
+    image only 2.0/16.3/56.2      text only 1.9/13.0/48.1       sum 42.2/88.8/99.2
+    weighted α=0.8 39.7/86.6/98.6  weighted α=0.6 (default) 46.1/91.5/99.5
+    PDV β=0.3 α=1/1, exact lens 47.8/91.4/99.4; with the shipped presets 31.5/60.2/72.8
+    Pic2Word (lr 1e-3, 5 epochs) 34.5/78.2/96.0
+    OTI vs image, same item: mAP 25.4 vs 25.4; cost (1 core, CPU s) ViT-B/32: Pic2Word 10.4 per 1,000
+    photos per epoch, OTI 7.2 per query. Calibration (z, cutoff 3.0): balanced accuracy 74%, precision 96%.
 """
 
 from __future__ import annotations

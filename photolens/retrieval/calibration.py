@@ -10,20 +10,21 @@ i.e. "how many standard deviations above the library's typical photo, for this q
 3 stands out. Scores are computed from the whole library (or a fixed sample of 8,192 photos), never from a
 filtered subset, so a folder filter hides photos without changing what a score means.
 
-Why mean/std and not median/MAD, and why 3.0 (``benchmarks/composed_quality.py``, tiny CLIP, 1,500 photos;
-each query is run on the library as it is and again with all its matching photos removed):
+Why mean/std and not median/MAD, and why 3.0 (``python -m benchmarks.composed_quality``, tiny CLIP, 1,500
+photos; every query is run on the library as it is and again with all its matching photos removed):
 
-- mean/std put the best match of text, image and composed queries at the same place (median 3.3, 3.3,
-  3.1) and no-match queries lower (2.6-2.8), so one cutoff serves every query kind; median/MAD put text
-  matches at 5.1 but image matches at 3.4 (not comparable), and separated worse (best balanced accuracy
-  64% vs 75%);
-- cutoff 3.0 had the best balanced accuracy (75%): text queries 86% answered / 86% of no-match silent,
-  image 91/86, composed 65/68, off-topic text 81% silent; 90% of the results at or above it are relevant.
-  2.5 and 3.5 both fall to 55-56%: the window is narrow on this fixture.
+- mean/std put the best match of text, image and composed queries at the same place (median 3.1, 3.2,
+  3.1) and the same queries without their matches lower (2.5, 2.7, 2.7), so one cutoff serves every query
+  kind; median/MAD put text matches at 4.5 but image matches at 3.1 (not comparable) and separated worse
+  (best balanced accuracy 68% vs 74%);
+- cutoff 3.0 had the best balanced accuracy (74%): text queries 77% answered / 88% of their no-match twins
+  silent, image 79/88, composed 57/82; 96% of the results at or above it are relevant. Off-topic text (words
+  the model never learned) was silent only half the time. 2.75 gives 72%, 2.5 and 3.5 fall to 58/53%: the
+  window is narrow on this fixture.
 
-Limits, measured: the best no-match score grows slowly with library size (median 2.28 at 200 photos, 2.55 at
-1,500; matches 3.16 -> 3.34), so very large libraries may want a slightly higher cutoff; and the cutoff
-was measured on a tiny model, not on a real CLIP: ``--min-score`` is there to adjust it.
+Limits, measured: the best no-match score grows with library size (median 2.26 at 200 photos, 2.56 at
+1,500, p90 2.59 -> 3.41; matches 3.02 -> 3.12), so large libraries will show more near misses above 3.0;
+and all of this was measured on a tiny model, not a real CLIP: ``--min-score`` is there to adjust it.
 """
 
 from __future__ import annotations

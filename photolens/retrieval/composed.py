@@ -13,12 +13,13 @@ scales, so raw embeddings would let the image term dominate.
   closest to the change text), the reference's current word of that lens is its best-matching prompt.
 - ``pic2word``: see :mod:`photolens.retrieval.pic2word` (needs a trained mapper).
 
-Measured design choices (``benchmarks/composed_quality.py``, tiny CLIP, test half of 4,500 queries): the
-default is weighted fusion with α = 0.6 (R@1/10/50 46/92/100). PDV is as good only when a lens covers
-exactly the attribute being changed (48/91/99) and much worse with the shipped lens presets, whose broad
-colour lens cannot tell an item's colour from its background's (32/60/73), so it is opt-in. Inside PDV the
-description holds only the lens the change names (adding the other lenses lost 9 points of R@10, adding
-the 17 presets ruined it), and a change that names no lens word goes to weighted fusion (PDV with a
+Measured design choices (``python -m benchmarks.composed_quality``, tiny CLIP, test half of 4,500 queries,
+R@1/10/50): the default is weighted fusion with α = 0.6 (46.1/91.5/99.5; WeiMoCIR's 0.8 gives
+39.7/86.6/98.6, the plain sum 42.2/88.8/99.2). PDV is as good only when a lens covers exactly the attribute
+being changed (β 0.3: 47.8/91.4/99.4) and much worse with the shipped lens presets, whose broad colour lens
+cannot tell an item's colour from its background's (31.5/60.2/72.8), so it is opt-in. Inside PDV the
+description holds only the lens the change names (a description with all notions lost 9 points of R@10,
+adding the 17 presets ruined it), and a change that names no lens word goes to weighted fusion (PDV with a
 direction from the raw change text was far worse). :func:`compose` is the one entry point; it validates
 input and falls back with a note where that makes sense.
 """
@@ -40,8 +41,8 @@ METHODS: tuple[str, ...] = ("image", "text", "sum", "weighted", "pdv", "pic2word
 # Chosen by benchmarks/composed_quality.py (see the module docstring).
 DEFAULT_METHOD = "weighted"
 FALLBACK_METHOD = "weighted"
-# Measured (benchmarks/composed_quality.py, tuned on half the queries): α 0.6-0.65 is best on both tiny-CLIP
-# builds; WeiMoCIR's 0.8 loses 4-7 points of R@10 there, mostly on background changes.
+# Measured (benchmarks/composed_quality.py, tuned on half the queries): α 0.6-0.65 is best on every tiny-CLIP
+# build tried; WeiMoCIR's 0.8 loses 3-7 points of R@10 there.
 DEFAULT_ALPHA = 0.6
 CONFIDENCE_SCALE = 100.0  # CLIP's logit scale: softmax(100·cos) over a property's words
 
@@ -50,8 +51,8 @@ CONFIDENCE_SCALE = 100.0  # CLIP's logit scale: softmax(100·cos) over a propert
 class PDVWeights:
     """PDV's weights: β mixes the image and text sides, α_I / α_T scale the direction on each side."""
 
-    # Measured: the optimum is flat for β 0-0.3 with α about 1 (q ≈ image + direction); the paper's β 0.55-0.9
-    # loses 3-7 points of R@1 on the tiny CLIP, whose text side knows colours but barely knows items.
+    # Measured: the optimum is flat for β 0-0.3 with α 0.5-1 (q ≈ image + direction); the paper's β 0.55-0.9
+    # loses 5-7 points of R@1 on the tiny CLIP, whose text side knows colours far better than items.
     beta: float = 0.3
     alpha_i: float = 1.0
     alpha_t: float = 1.0

@@ -4,11 +4,12 @@ A small MLP maps a photo's CLIP vector to a pseudo word ``*``; a composed query 
 ``"a photo of * , {change}"``. Training needs no labels and never touches the image tower: the library's stored
 image vectors are the data, CLIP stays frozen, and the loss is CLIP's symmetric contrastive loss between
 ``N(e_I(x))`` and ``N(e_T("a photo of *"))`` (AdamW). The cost is the text tower's forward and backward pass
-per photo and epoch: measured 10 CPU-seconds per 1,000 photos per epoch for ViT-B/32 (one core), 5 epochs.
+per photo and epoch: measured 10.4 CPU-seconds per 1,000 photos per epoch for ViT-B/32's text tower on one
+core, so the default 5 epochs cost about 52 CPU-seconds per 1,000 photos (0.25 s for the tiny test CLIP).
 
-Measured gain (``benchmarks/composed_quality.py``, tiny CLIP): Pic2Word reaches R@1/10/50 26/76/95 on
-composed queries, below the training-free PDV default (32/88/99) and weighted fusion (24/85/99 at R@10/50),
-so it is an opt-in experiment, off by default.
+Measured gain (``python -m benchmarks.composed_quality``, tiny CLIP, R@1/10/50): Pic2Word reaches
+34.5/78.2/96.0 after 5 epochs (35.0/78.6/95.3 after 10), below the training-free default, weighted fusion
+(46.1/91.5/99.5): it does not pay, so it is an opt-in experiment, off by default.
 
 The trainer is a generator of progress events (the GUI and CLI adapt it) and can be checkpointed to bytes at
 any yield and resumed later; a finished mapper is stored as bytes under :func:`mapper_key` (per model key).
@@ -51,7 +52,7 @@ class Pic2WordConfig:
     layers: int = 2  # hidden layers (Linear, Dropout, ReLU), then an output Linear
     dropout: float = 0.1
     # The paper's lr 1e-4 is for millions of images; on one library, 1e-3 reaches the same recall in a quarter
-    # of the epochs (benchmark: 1e-3 x 5 epochs R@10 75.8, 1e-4 x 20 epochs 77.2, 1e-4 x 5 epochs 68.8).
+    # of the epochs (benchmark R@10: 1e-3 x 5 epochs 78.2, 1e-4 x 20 epochs 76.0, 1e-4 x 5 epochs 64.3).
     lr: float = 1e-3
     weight_decay: float = 0.1
     batch_size: int = 128

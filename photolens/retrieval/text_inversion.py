@@ -4,14 +4,14 @@ CLIP's image-image similarities are less well aligned than its image-text ones. 
 inversion (OTI) learns one pseudo-word embedding ``w`` per query photo so that ``e_T("a photo of w")`` is close
 to ``e_I(photo)`` (loss 1 - cosine, AdamW lr 0.02, 150 steps), then searches the image vectors with that text
 vector. There is no training data and nothing to store: it costs a text-tower forward/backward per step,
-measured 6.8 CPU-seconds per query for ViT-B/32 on one core (1.7 s per query when 32 are batched), so it is
+measured 7.2 CPU-seconds per query for ViT-B/32 on one core (1.6 s per query when 32 are batched), so it is
 an opt-in mode (``similar --precise``). Several photos can be inverted in one batch (each row has its own
 token), which the benchmark uses.
 
-Measured gain on the tiny CLIP (``benchmarks/composed_quality.py``): none. The inversion converges (1 - cos
-0.46 -> 0.04) but image-to-image mAP is unchanged (same item 17.9 -> 18.2, same item+colours 38.9 -> 38.6,
-R@1 slightly lower). The paper reports +2-3 mAP with real CLIP models, whose image-image similarities are
-worse aligned than this tiny model's; we could not check that offline.
+Measured gain on the tiny CLIP (``python -m benchmarks.composed_quality``): none. The inversion converges
+(1 - cos 0.48 -> 0.04) but image-to-image retrieval is unchanged (same item: mAP 25.4 -> 25.4, R@1 50.7 ->
+50.3; same item and colours: mAP 46.3 -> 45.1). The paper reports +2-3 mAP with real CLIP models, whose
+image-image similarities are worse aligned than this tiny model's; that could not be checked offline.
 """
 
 from __future__ import annotations
