@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "photolens.cli.search_cmd",
     "photolens.cli.info_cmd",
     "photolens.cli.lens_cmd",
+    "photolens.cli.pic2word_cmd",
     "photolens.cli.gui_cmd",
 )
 

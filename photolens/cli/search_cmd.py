@@ -92,8 +92,14 @@ def run_search(args: argparse.Namespace) -> int:
                                                 search_filter, args.min_score, _self(library, args.photo),
                                                 **_in(space))
         else:
+            mapper = None
+            if args.method == "pic2word":
+                from photolens.cli.pic2word_cmd import stored_mapper
+
+                mapper = stored_mapper(library)
             outcome = service.composed_search(library, args.photo, text, args.method, limit=args.limit,
-                                              search_filter=search_filter, min_score=args.min_score, **_in(space))
+                                              search_filter=search_filter, min_score=args.min_score,
+                                              mapper_bytes=mapper, **_in(space))
     else:
         if not text.strip():
             raise QueryError("Give some words to search for, or --photo PATH.")
