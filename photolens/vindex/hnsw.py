@@ -62,8 +62,9 @@ def auto_ef(n: int) -> int:
 
 _LIVE = 1
 _DEAD = 0
-OVERFETCH_MAX = 4096
-"""Largest candidate list for over-fetch + filter: ~2x the cost of an unfiltered search at ef=1024."""
+OVERFETCH_MAX = 2048
+"""Largest candidate list for over-fetch + filter. It is searched with a beam of twice its length (the tail
+of a long candidate list is where an approximate search loses most): at most ~4x an unfiltered query."""
 
 
 def overfetch_size(k: int, n_allowed: int, n_live: int) -> int:
@@ -199,7 +200,7 @@ class HnswIndex:
         member = self._membership(allowed_arr)
         fetch = overfetch_size(k, allowed_arr.size, n_live)
         if fetch <= OVERFETCH_MAX:
-            hits = self._knn(q, min(fetch, n_live), fetch, threads, None)
+            hits = self._knn(q, min(fetch, n_live), fetch, threads, None, ef=2 * fetch)
             keep = member.mask(hits.ids)
             ids = np.where(keep, hits.ids, -1)
             scores = np.where(keep, hits.scores, np.float32(-np.inf))
@@ -210,10 +211,12 @@ class HnswIndex:
         n_allowed = int(np.count_nonzero(self._state.get(np.unique(allowed_arr)) == _LIVE))
         return self._knn(q, min(k, n_allowed, n_live), k, 1, member)
 
-    def _knn(self, q: np.ndarray, kk: int, k: int, threads: int, member: _Membership | None) -> SearchHits:
+    def _knn(
+        self, q: np.ndarray, kk: int, k: int, threads: int, member: _Membership | None, ef: int = 0
+    ) -> SearchHits:
         if kk <= 0:
             return SearchHits.empty(q.shape[0], k)
-        ef = max(self.ef_search, kk)
+        ef = max(self.ef_search, kk, ef)
         if ef != self._ef:
             # Benign race between concurrent readers: hnswlib reads ef once per query and uses max(ef, k).
             self._index.set_ef(ef)
