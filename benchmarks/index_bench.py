@@ -34,6 +34,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -303,6 +304,38 @@ def compare_vectors(reference: np.ndarray, other: np.ndarray, k: int = 5) -> dic
             "top1_agree": float(np.mean(top_ref[:, 0] == top_other[:, 0]))}
 
 
+def quality_trained(folder: Path, precision: str) -> dict | None:
+    """Zero-shot accuracy in float32 and in ``precision`` with the small *trained* CLIP that
+    ``benchmarks/tinyclip.py`` builds (``bench-data/tinyclip``), if present: random weights show the
+    numerical error, trained ones whether it changes answers."""
+    if not (folder / "fingerprint.json").exists():
+        return None
+    from photolens.embedding.embedder import load_embedder
+
+    labels = json.loads((folder / "labels.json").read_text())
+    vocab = json.loads((folder / "vocab.json").read_text())
+    templates = {"item": "a photo of a {}.", "tint": "a photo of a {} object.",
+                 "background": "a photo of an object on a {} background.", "size": "a photo of a {} object."}
+    names = sorted(labels)
+    out: dict = {"photos": len(names)}
+    vectors = {}
+    for prec in ("fp32", precision):
+        embedder = load_embedder(f"local-dir:{folder / 'model'}", precision=prec)
+        size = embedder.preprocessing.image_size
+        pixels = np.stack([_decode(folder / "photos" / n, size).pixels for n in names])
+        vectors[prec] = np.concatenate([embedder.encode_pixels(pixels[i : i + 256]) for i in range(0, len(names), 256)])
+        for notion, words in vocab.items():
+            if notion not in templates:
+                continue
+            text = embedder.encode_texts([templates[notion].format(w) for w in words])
+            guess = np.argmax(vectors[prec] @ text.T, axis=1)
+            truth = np.array([words.index(labels[n][notion]) for n in names])
+            out[f"{prec}_{notion}"] = float(np.mean(guess == truth))
+    cos = np.sum(vectors["fp32"] * vectors[precision], axis=1)
+    out["cos_min"], out["cos_mean"] = float(cos.min()), float(cos.mean())
+    return out
+
+
 # ------------------------------------------------------------------------------------------ whole process
 
 
@@ -443,7 +476,7 @@ def _int8_dynamic(embedder):  # type: ignore[no-untyped-def]
     clone.model = copy.deepcopy(embedder.model)
     clone.model.visual = torch.ao.quantization.quantize_dynamic(clone.model.visual, {torch.nn.Linear},
                                                                 dtype=torch.qint8)
-    clone._lock = type(embedder._lock)()
+    clone._lock = threading.Lock()
     return clone
 
 
@@ -580,6 +613,7 @@ def main(argv: list[str] | None = None) -> int:
     if fp32 is not embedder:
         pictures = quality_pictures(size)
         quality = compare_vectors(fp32.encode_pixels(pictures), embedder.encode_pixels(pictures))
+    trained = quality_trained(BENCH_DATA / "tinyclip", embedder.precision) if quality else None
     base_rate, base_meter = measure_baseline(fp32, paths[: args.baseline_photos], args.batch_size)
     del fp32
     stream_rate, stream_meter, stream_extra = measure_stream(embedder, paths, args.batch_size)
@@ -652,6 +686,12 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((f"quality {embedder.precision} vs fp32 (40 real pictures)", f"cos {quality['cos_min']:.4f}",
                      f"min; mean {quality['cos_mean']:.5f}, top-5 neighbour overlap {quality['top5_overlap']:.3f}, "
                      f"top-1 agreement {quality['top1_agree']:.3f}"))
+    if trained:
+        notions = [k[5:] for k in trained if k.startswith("fp32_")]
+        rows.append((f"quality {embedder.precision} vs fp32, trained tiny CLIP", f"cos {trained['cos_min']:.4f}",
+                     f"min over {trained['photos']} photos; zero-shot accuracy fp32 -> {embedder.precision}: " +
+                     ", ".join(f"{n} {trained['fp32_' + n]:.3f} -> {trained[embedder.precision + '_' + n]:.3f}"
+                               for n in notions)))
     width = max(len(r[0]) for r in rows)
     for label, value, note in rows:
         print(f"{label:{width}s}  {value:>16s}  {note}")

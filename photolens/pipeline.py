@@ -6,13 +6,15 @@ decoding with inference; a bounded look-ahead keeps memory flat however large th
 Cores are split, not oversubscribed: while photos remain to be decoded, the model runs on the share of the
 cores its work needs (:func:`split_threads`, from the CPU time decoding and inference have taken so far)
 and the decoders use the rest; once every photo is decoded the model gets all its threads back for the
-last batches. An OpenMP team sharing its cores with busy decoders loses more at every barrier than its
-extra threads gain (measured with ``benchmarks/index_bench.py``: on two cores, one model thread beside
-two decoders beats two).
+last batches. An OpenMP team whose cores are taken by decoders waits at every barrier; with spinning
+waits that burnt CPU (two model threads beside two decoders on two cores: ~90-110 ms of CPU per photo
+against ~70-80 with one), with passive waits (see ``embedder.load_embedder``) every split measured
+~67 ms per photo, the sum of decoding and inference alone (``benchmarks/index_bench.py --levers``).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -53,12 +55,15 @@ class EmbeddedBatch:
 
 def split_threads(threads: int, model_cpu: float | None, decode_cpu: float | None) -> int:
     """Intra-op threads for the model while decoders are busy: its share of the CPU work (``model_cpu``
-    and ``decode_cpu``: CPU seconds per photo so far) of ``threads`` cores, at least one. Before anything
-    is measured, half. On two cores ViT-B-32 in bfloat16 (~31 ms/photo) beside 12-MP JPEGs (~35 ms) gets
-    one thread; a model that dominates the work gets them all."""
+    and ``decode_cpu``: CPU seconds per photo so far) of ``threads`` cores, rounded up unless that leaves
+    the decoders less than a fifth of a core; at least one. Before anything is measured, half.
+
+    On two cores, ViT-B-32 in bfloat16 (~33 ms/photo) beside 12-MP JPEGs (~35 ms) gets one thread and
+    the decoders the other core; a model that dominates the work gets every thread."""
     if not model_cpu or not decode_cpu:
         return max(1, threads // 2)
-    return max(1, min(threads, round(threads * model_cpu / (model_cpu + decode_cpu))))
+    share = threads * model_cpu / (model_cpu + decode_cpu)
+    return max(1, min(threads, math.ceil(share - 0.2)))
 
 
 def _set_threads(torch, n: int) -> None:  # type: ignore[no-untyped-def]
