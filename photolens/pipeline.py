@@ -80,14 +80,18 @@ def embed_stream(work: Iterable[tuple[int, str]], embedder: Embedder, batch_size
     while decoding is under way (default: :func:`split_threads`, adjusted batch by batch); ``lookahead``
     decoded or in-flight photos (default ``LOOKAHEAD_BATCHES`` batches)."""
     pre = embedder.preprocessing
-    decode_cpu: list[float] = []  # CPU seconds of each decode (list.append is atomic)
+    tally_lock = threading.Lock()
+    decode_tally = [0.0, 0]  # CPU seconds of decoding, photos decoded
 
     def decode(path: str) -> DecodedPhoto:
         started = time.thread_time()
         try:
             return decode_for_model(path, pre.image_size, pre.interpolation, pre.resize_mode)
         finally:
-            decode_cpu.append(time.thread_time() - started)
+            spent = time.thread_time() - started
+            with tally_lock:
+                decode_tally[0] += spent
+                decode_tally[1] += 1
 
     workers = workers or max(1, os.cpu_count() or 1)
     lookahead = max(batch_size, lookahead or batch_size * LOOKAHEAD_BATCHES)
@@ -138,7 +142,8 @@ def embed_stream(work: Iterable[tuple[int, str]], embedder: Embedder, batch_size
                     decoding = not exhausted or any(not f.done() for _, _, f in queue)
                     threads = full_threads
                     if decoding:
-                        per_decode = sum(decode_cpu) / len(decode_cpu) if decode_cpu else None
+                        with tally_lock:
+                            per_decode = decode_tally[0] / decode_tally[1] if decode_tally[1] else None
                         per_photo = model_cpu / model_photos if model_photos else None
                         threads = model_threads or split_threads(full_threads, per_photo, per_decode)
                     _set_threads(torch, threads)
