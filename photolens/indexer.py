@@ -26,8 +26,8 @@ from photolens.paths import folder_prefix, from_db_path, to_db_path
 from photolens.pipeline import EmbeddedBatch, embed_stream
 from photolens.scanner import ScannedFile, ScanOptions, ScanProblem, scan
 from photolens.store.database import Database
-from photolens.store.queries import insert_ignoring_duplicates, under_any
-from photolens.store.schema import Embedding, LibraryRoot, ModelRecord, Photo, utcnow
+from photolens.store.queries import insert_ignoring_duplicates, register_model, under_any
+from photolens.store.schema import Embedding, LibraryRoot, Photo, utcnow
 from photolens.vectors import to_blob
 
 log = logging.getLogger(__name__)
@@ -348,16 +348,7 @@ class Indexer:
 
     def _register_model(self, embedder: Embedder) -> None:
         with self.db.session() as session:
-            record = session.get(ModelRecord, embedder.key)
-            if record is None:
-                session.add(ModelRecord(key=embedder.key, spec=embedder.spec.text, dim=embedder.dim))
-            elif record.dim != embedder.dim:
-                from photolens.errors import EmbeddingDimensionError
-
-                raise EmbeddingDimensionError(
-                    f"Model {embedder.key} now produces {embedder.dim}-d vectors but the library stores "
-                    f"{record.dim}-d vectors under that key. Were its weights replaced? Use another model spec."
-                )
+            register_model(session, embedder.key, embedder.spec.text, embedder.dim)
 
     def _embed(self, work: list[tuple[int, str]], embedder: Embedder, summary: IndexSummary,
                cancel: threading.Event) -> Iterator[IndexProgress]:

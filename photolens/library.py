@@ -25,7 +25,7 @@ from photolens.query import Term, parse_query
 from photolens.search import SearchFilter, SearchHit, combine
 from photolens.spaces import RAW_SPACE, Space, SpaceIndex
 from photolens.store.database import Database, sqlite_file
-from photolens.store.queries import under_any
+from photolens.store.queries import register_model, under_any
 from photolens.store.schema import Embedding, LibraryRoot, ModelRecord, Photo, TextEmbedding
 from photolens.vectors import from_blobs, to_blob
 
@@ -130,16 +130,8 @@ class Library:
 
     def _check_dimension(self, embedder: Embedder) -> None:
         with self.db.session() as session:
-            record = session.get(ModelRecord, embedder.key)
-            if record is None:
-                session.add(ModelRecord(key=embedder.key, spec=embedder.spec.text, dim=embedder.dim))
-            elif record.dim != embedder.dim:
-                raise EmbeddingDimensionError(
-                    f"Model {embedder.key} produces {embedder.dim}-d vectors but this library stores "
-                    f"{record.dim}-d vectors under that key. Use the model the library was built with."
-                )
+            register_model(session, embedder.key, embedder.spec.text, embedder.dim)
 
-    # ------------------------------------------------------------------ indexing
     def indexer(self, options: IndexOptions | None = None) -> Indexer:
         return Indexer(self.db, lambda: self.embedder, self.model_key, options)
 

@@ -45,3 +45,19 @@ def insert_ignoring_duplicates(session: Session, model: type, rows: list[dict]) 
         session.execute(insert(model), rows)
         return
     session.execute(dialect_insert(model).on_conflict_do_nothing(), rows)
+
+
+def register_model(session: Session, key: str, spec: str, dim: int) -> None:
+    """Record a model's embedding size on first use; refuse a model whose size differs from what is stored
+    under its key (its weights were replaced), so vectors of two sizes never mix."""
+    from photolens.errors import EmbeddingDimensionError
+    from photolens.store.schema import ModelRecord
+
+    record = session.get(ModelRecord, key)
+    if record is None:
+        session.add(ModelRecord(key=key, spec=spec, dim=dim))
+    elif record.dim != dim:
+        raise EmbeddingDimensionError(
+            f"Model {key} produces {dim}-d vectors but this library stores {record.dim}-d vectors under that "
+            "key. Were its weights replaced? Use the model the library was built with."
+        )
