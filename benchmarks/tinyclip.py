@@ -79,6 +79,24 @@ BACKGROUNDS: dict[str, tuple[int, int, int]] = {
     "yellow": (232, 212, 115),
 }
 SIZES: tuple[str, ...] = ("small", "large")
+# Other attribute sets, for models trained differently from the default one (benchmarks/relevance_bench.py
+# tunes on palette "a" and reports on the others): "b" is the issue-10 product library (8 colours x 6
+# backgrounds, teal and brown among them), "c" shares few words with "a".
+PALETTES: dict[str, tuple[dict[str, tuple[int, int, int]], dict[str, tuple[int, int, int]]]] = {
+    "a": (TINTS, BACKGROUNDS),
+    "b": (
+        {"red": (215, 35, 35), "orange": (240, 130, 25), "yellow": (235, 210, 30), "green": (40, 160, 55),
+         "teal": (20, 150, 150), "blue": (40, 70, 220), "purple": (130, 50, 180), "brown": (125, 75, 35)},
+        {"white": (236, 236, 230), "black": (30, 30, 34), "gray": (130, 130, 130), "teal": (90, 175, 170),
+         "pink": (235, 160, 190), "beige": (222, 205, 165)},
+    ),
+    "c": (
+        {"crimson": (180, 20, 50), "lime": (150, 220, 40), "navy": (25, 35, 120), "gold": (215, 170, 30),
+         "magenta": (215, 40, 200), "cyan": (40, 210, 225)},
+        {"white": (238, 238, 232), "black": (28, 28, 32), "olive": (120, 125, 60), "lavender": (185, 170, 225),
+         "orange": (235, 160, 90)},
+    ),
+}
 NOTIONS: tuple[str, ...] = ("item", "tint", "background", "size")
 
 # Zero-shot prompts (one per notion, "a photo of a {value} ..." style); also sensible InDiReCT templates.
@@ -132,6 +150,15 @@ class TinyClipParams:
     text_width: int = 128
     text_layers: int = 3
     context_length: int = 32
+    palette: str = "a"  # the attribute words and colours (PALETTES)
+
+    @property
+    def tints(self) -> dict[str, tuple[int, int, int]]:
+        return PALETTES[self.palette][0]
+
+    @property
+    def backgrounds(self) -> dict[str, tuple[int, int, int]]:
+        return PALETTES[self.palette][1]
 
     def model_cfg(self) -> dict[str, Any]:
         """open_clip ``model_cfg`` (CLIP class, default tokenizer since no ``hf_tokenizer_name``)."""
@@ -166,12 +193,15 @@ class TinyClipParams:
 
     def fingerprint(self) -> str:
         """Hash of parameters, vocabulary, colours and format version: equal hash means reusable build."""
+        params = asdict(self)
+        if params["palette"] == "a":  # the default palette keeps the fingerprint of builds made before palettes
+            del params["palette"]
         payload = {
             "format": FORMAT_VERSION,
-            "params": asdict(self),
+            "params": params,
             "items": ITEMS,
-            "tints": TINTS,
-            "backgrounds": BACKGROUNDS,
+            "tints": self.tints,
+            "backgrounds": self.backgrounds,
             "sizes": SIZES,
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
@@ -234,6 +264,8 @@ def render(
     generator: torch.Generator,
     image_size: int,
     jitter: int = 4,
+    tints: dict[str, tuple[int, int, int]] | None = None,
+    backgrounds: dict[str, tuple[int, int, int]] | None = None,
 ) -> torch.Tensor:
     """Render (B, 28, 28) uint8 glyphs as (B, 3, S, S) float RGB in [0, 1].
 
@@ -262,8 +294,8 @@ def render(
     alpha = ((shade - 0.02) * 4.0).clamp(0.0, 1.0)
     edge = (functional.max_pool2d(alpha, 3, stride=1, padding=1) - alpha).clamp(0.0, 1.0)
 
-    tint_table = torch.tensor(list(TINTS.values()), dtype=torch.float32) / 255.0
-    bg_table = torch.tensor(list(BACKGROUNDS.values()), dtype=torch.float32) / 255.0
+    tint_table = torch.tensor(list((tints or TINTS).values()), dtype=torch.float32) / 255.0
+    bg_table = torch.tensor(list((backgrounds or BACKGROUNDS).values()), dtype=torch.float32) / 255.0
     tint_rgb = tint_table[tint].view(n, 3, 1, 1) * (0.85 + 0.25 * torch.rand(n, 1, 1, 1, generator=generator))
     item = tint_rgb * (0.4 + 0.6 * shade)
 
@@ -284,7 +316,9 @@ def _articles(text: str) -> str:
     return _AN.sub("an ", text)
 
 
-def make_caption(rng: random.Random, item: int, tint: int, background: int, size: int) -> tuple[str, tuple[int, ...]]:
+def make_caption(rng: random.Random, item: int, tint: int, background: int, size: int,
+                 tint_words: Sequence[str] = tuple(TINTS),
+                 bg_words: Sequence[str] = tuple(BACKGROUNDS)) -> tuple[str, tuple[int, ...]]:
     """A caption naming a random non-empty subset of the attributes, and its values (-1 = not named).
 
     Partial captions ("a red object", "an item on a blue background", "a sneaker") make each word carry its
@@ -298,8 +332,8 @@ def make_caption(rng: random.Random, item: int, tint: int, background: int, size
     n_item, n_tint, n_bg, n_size = named
     noun = ITEMS[item] if n_item else rng.choice(_GENERIC_NOUNS)
     size_word = f"{SIZES[size]} " if n_size else ""
-    tint_word = list(TINTS)[tint]
-    bg_word = list(BACKGROUNDS)[background]
+    tint_word = tint_words[tint]
+    bg_word = bg_words[background]
     if n_tint:
         subject = rng.choice(_TINT_FORMS).format(s=size_word, t=tint_word, n=noun)
     else:
@@ -393,7 +427,8 @@ def train(params: TinyClipParams, log: Callable[[str], None]) -> tuple[Any, dict
         progress = (step - params.warmup_steps) / max(1, params.steps - params.warmup_steps)
         return params.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
 
-    n_tints, n_bgs = len(TINTS), len(BACKGROUNDS)
+    n_tints, n_bgs = len(params.tints), len(params.backgrounds)
+    words = (tuple(params.tints), tuple(params.backgrounds))
     start = time.perf_counter()
     cpu_start = time.process_time()
     render_s = 0.0
@@ -411,9 +446,10 @@ def train(params: TinyClipParams, log: Callable[[str], None]) -> tuple[Any, dict
             dim=1,
         )
         images = _normalise(
-            torch, render(torch, glyphs[idx], attrs[:, 1], attrs[:, 2], attrs[:, 3], generator, params.image_size, params.jitter)
+            torch, render(torch, glyphs[idx], attrs[:, 1], attrs[:, 2], attrs[:, 3], generator, params.image_size,
+                          params.jitter, params.tints, params.backgrounds)
         )
-        captions, values = zip(*(make_caption(rng, *row) for row in attrs.tolist()), strict=True)
+        captions, values = zip(*(make_caption(rng, *row, *words) for row in attrs.tolist()), strict=True)
         tokens = tokenizer(torch, captions)
         named = torch.tensor(values)
         render_s += time.perf_counter() - t0
@@ -476,15 +512,16 @@ def _write_holdout(params: TinyClipParams, photos_dir: Path) -> dict[str, dict[s
     glyphs = torch.from_numpy(glyphs_np.copy())[order]
     classes = torch.from_numpy(classes_np.astype(np.int64))[order]
     n = len(order)
-    tint = torch.randint(0, len(TINTS), (n,), generator=generator)
-    background = torch.randint(0, len(BACKGROUNDS), (n,), generator=generator)
+    tint = torch.randint(0, len(params.tints), (n,), generator=generator)
+    background = torch.randint(0, len(params.backgrounds), (n,), generator=generator)
     size = torch.randint(0, len(SIZES), (n,), generator=generator)
     photos_dir.mkdir(parents=True, exist_ok=True)
-    tint_words, bg_words = list(TINTS), list(BACKGROUNDS)
+    tint_words, bg_words = list(params.tints), list(params.backgrounds)
     labels: dict[str, dict[str, str]] = {}
     for lo in range(0, n, 256):
         hi = min(n, lo + 256)
-        images = render(torch, glyphs[lo:hi], tint[lo:hi], background[lo:hi], size[lo:hi], generator, params.image_size, params.jitter)
+        images = render(torch, glyphs[lo:hi], tint[lo:hi], background[lo:hi], size[lo:hi], generator, params.image_size,
+                        params.jitter, params.tints, params.backgrounds)
         arrays = (images.permute(0, 2, 3, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
         for offset, array in enumerate(arrays):
             i = lo + offset
@@ -499,9 +536,10 @@ def _write_holdout(params: TinyClipParams, photos_dir: Path) -> dict[str, dict[s
     return labels
 
 
-def vocabulary() -> dict[str, list[str]]:
+def vocabulary(params: TinyClipParams | None = None) -> dict[str, list[str]]:
     """Value words of each notion, in label-index order."""
-    return {"item": list(ITEMS), "tint": list(TINTS), "background": list(BACKGROUNDS), "size": list(SIZES)}
+    params = params or TinyClipParams()
+    return {"item": list(ITEMS), "tint": list(params.tints), "background": list(params.backgrounds), "size": list(SIZES)}
 
 
 def zero_shot_report(
@@ -687,7 +725,7 @@ def _build(out_dir: Path, params: TinyClipParams, fingerprint: str, log: Callabl
         t0 = time.perf_counter()
         labels = _write_holdout(params, out_dir / "photos")
         timings["holdout_s"] = time.perf_counter() - t0
-        vocab = vocabulary()
+        vocab = vocabulary(params)
         (out_dir / "labels.json").write_text(json.dumps(labels, indent=1, sort_keys=True) + "\n")
         (out_dir / "vocab.json").write_text(json.dumps(vocab, indent=2) + "\n")
 

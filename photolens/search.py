@@ -14,12 +14,24 @@ CHUNK_ROWS = 65536
 
 @dataclass(frozen=True)
 class SearchHit:
+    """One result. ``score``: the calibrated score when judged by :mod:`photolens.retrieval.relevance`
+    (1 = the match line), else the raw cosine; ``cosine``: the raw cosine; ``match``: above the relevance
+    cutoff (``None`` for results nobody judged, e.g. plain ``Library.search``)."""
+
     photo_id: int
     path: str
     score: float
+    cosine: float | None = None
+    match: bool | None = None
 
     def as_dict(self) -> dict:
-        return {"path": self.path, "score": round(float(self.score), 6), "id": self.photo_id}
+        out = {"path": self.path, "score": round(float(self.score), 6)}
+        if self.cosine is not None:
+            out["cosine"] = round(float(self.cosine), 6)
+        if self.match is not None:
+            out["match"] = bool(self.match)
+        out["id"] = self.photo_id
+        return out
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,12 @@ def test_composed_search_excludes_the_reference_and_reports_its_method(indexed) 
     assert out.query is not None and out.query.method == "pdv"
     assert 0 < len(out.hits) <= 5 and str(paths[0]) not in [h.path for h in out.hits]
     assert out.query.description is not None and out.query.description.changes[0].new == "red"
-    # 8 photos are too few to calibrate: scores are shown on the scale but nothing is cut
+    # 8 photos are too few to calibrate well: the service says so, and still answers
     assert any("too few to calibrate" in n for n in out.notes)
-    assert [h.score for h in out.hits] == sorted((h.score for h in out.hits), reverse=True)
-    assert np.allclose([out.scale(r) for r in out.raw], [h.score for h in out.hits], atol=1e-5)
+    for group in ([h for h in out.hits if h.match], [h for h in out.hits if not h.match]):
+        assert [h.score for h in group] == sorted((h.score for h in group), reverse=True)
+    assert [h.match for h in out.hits] == sorted((h.match for h in out.hits), reverse=True)  # matches first
+    assert all(h.cosine is not None and -1.0 <= h.cosine <= 1.0 for h in out.hits)
 
 
 def test_composed_search_falls_back_and_explains(indexed) -> None:
@@ -72,26 +74,37 @@ def test_preset_properties_cover_the_lens_presets(indexed) -> None:
 
 
 class PlantedLibrary:
-    """Just the Library methods calibrated_search uses, over a planted clustered space (raw space only)."""
+    """Just the Library methods calibrated_search uses, over a planted clustered space (raw space only).
 
-    def __init__(self, drop: int | None = None) -> None:
+    40 concepts with 25 photos each; generic captions are random directions (they describe no photo)."""
+
+    model_key = "planted"
+
+    def __init__(self, drop: int | None = None, seed: int = 0, scale: float = 1.0) -> None:
         from types import SimpleNamespace
 
         from photolens.vectors import normalize
 
-        rng = np.random.default_rng(0)
+        rng = np.random.default_rng(seed)
         self.concepts = normalize(rng.normal(size=(40, 64)).astype(np.float32))
         noise = normalize(rng.normal(size=(40, 25, 64)).astype(np.float32))
         self.matrix = normalize(self.concepts[:, None, :] + 0.5 * noise).reshape(-1, 64)
         if drop is not None:  # the library without group ``drop``: its concept has no match
             self.matrix[drop * 25 : (drop + 1) * 25] = self.matrix[(drop + 1) * 25 : (drop + 2) * 25]
         self._set = SimpleNamespace(matrix=self.matrix, ids=np.arange(len(self.matrix)))
+        self._rng = np.random.default_rng(seed + 100)
 
     def vectors(self):
         return self._set
 
     def space_vectors(self, space=None):
         return self._set.ids, self.matrix
+
+    def text_vectors(self, texts):
+        from photolens.vectors import normalize
+
+        rng = np.random.default_rng(len(texts))
+        return normalize(rng.normal(size=(len(texts), 64)).astype(np.float32))
 
     def search_vector(self, query, limit=20, search_filter=None, exclude=None, space=None):
         from photolens.search import SearchHit
@@ -101,18 +114,28 @@ class PlantedLibrary:
         return [SearchHit(i, f"/p/{i}.jpg", float(scores[i])) for i in order]
 
 
-def test_calibrated_search_cuts_at_the_default_and_says_when_nothing_is_good() -> None:
-    from photolens.retrieval.calibration import DEFAULT_MIN_SCORE
+def test_calibrated_search_marks_the_planted_group_and_never_answers_empty() -> None:
     from photolens.retrieval.service import calibrated_search
 
     library = PlantedLibrary()
     out = calibrated_search(library, library.concepts[3], limit=40)
-    assert [h.photo_id // 25 for h in out.hits] == [3] * 25  # the 25 photos of the group, nothing else
-    assert all(h.score >= DEFAULT_MIN_SCORE for h in out.hits) and out.cut == 15 and not out.no_good_match
-    # the same query on a library without that group: near misses only, and the service says so
+    assert len(out.hits) == 40 and not out.no_good_match
+    assert [h.photo_id // 25 for h in out.matches] == [3] * 25  # the 25 photos of the group are the matches
+    assert all(not h.match and h.score < 1.0 for h in out.hits[25:])  # the rest come after, flagged weak
+    assert all(h.score >= 1.0 for h in out.matches) and not out.notes
+    # the same query on a library without that group: weak results, still returned, and the service says so
     without = PlantedLibrary(drop=3)
     quiet = calibrated_search(without, without.concepts[3], limit=10)
-    assert quiet.hits == [] and quiet.no_good_match and "No good match" in quiet.notes[0]
-    everything = calibrated_search(without, without.concepts[3], limit=10, min_score=None)
-    assert len(everything.hits) == 10 and not everything.no_good_match
-    assert everything.hits[0].score < DEFAULT_MIN_SCORE < out.hits[-1].score
+    assert len(quiet.hits) == 10 and quiet.no_good_match and not quiet.matches
+    assert quiet.notes == ["No photo matches well; showing the closest 10."]
+    assert [h.cosine for h in quiet.hits] == sorted((h.cosine for h in quiet.hits), reverse=True)
+
+
+def test_min_score_drops_results_below_it() -> None:
+    from photolens.retrieval.service import calibrated_search
+
+    library = PlantedLibrary()
+    out = calibrated_search(library, library.concepts[5], limit=40, min_score=1.0)
+    assert len(out.hits) == 25 and all(h.match for h in out.hits) and out.dropped > 0
+    none_left = calibrated_search(PlantedLibrary(drop=5), library.concepts[5], limit=10, min_score=1.0)
+    assert none_left.hits == [] and "lower --min-score" in none_left.notes[0]

@@ -1,8 +1,8 @@
 """``photolens search`` and ``photolens similar``.
 
-Scores are calibrated (see :mod:`photolens.retrieval.calibration`): 0 is a typical photo of the library
-for that query, 3 is three standard deviations above it, whatever the query kind, so one ``--min-score``
-works for text, photo and composed queries alike. The raw cosine is in the JSON output too.
+Scores are calibrated (see :mod:`photolens.retrieval.relevance`): 1 is the match line, 0 a typical photo of
+the library for that query, whatever the query kind. Matches come first; the closest weaker results follow
+below the line "— weaker matches —". The raw cosine and the match flag are in the JSON output too.
 """
 
 from __future__ import annotations
@@ -25,11 +25,10 @@ def _min_score(text: str) -> float | None:
 
 
 def _add_scoring(parser: argparse.ArgumentParser) -> None:
-    from photolens.retrieval.calibration import DEFAULT_MIN_SCORE
-
     parser.add_argument("--lens", metavar="NAME", help="search through a lens (saved or preset)")
-    parser.add_argument("--min-score", type=_min_score, default=DEFAULT_MIN_SCORE, metavar="S",
-                        help=f"hide results below this calibrated score (default {DEFAULT_MIN_SCORE:g}; 'none' shows all)")
+    parser.add_argument("--min-score", type=_min_score, default=None, metavar="S",
+                        help="leave out results below this calibrated score (1 = the match line; "
+                             "default: keep them, flagged as weaker matches)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -57,12 +56,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     similar.set_defaults(func=run_similar)
 
 
+WEAK_DIVIDER = "— weaker matches —"
+
+
 def _print_outcome(outcome, as_json: bool) -> None:
     if as_json:
-        print_json([{**hit.as_dict(), "path": printable(hit.path), "cosine": round(float(raw), 6)}
-                    for hit, raw in zip(outcome.hits, outcome.raw)])
+        print_json([{**hit.as_dict(), "path": printable(hit.path)} for hit in outcome.hits])
     else:
+        divided = False
         for hit in outcome.hits:
+            if not hit.match and not divided:
+                print(WEAK_DIVIDER)
+                divided = True
             print(f"{hit.score:6.2f}  {printable(hit.path)}")
     for note in outcome.notes:
         print(note, file=sys.stderr)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from photolens.errors import QueryError
-from photolens.retrieval import calibration
+from photolens.retrieval import relevance
 from photolens.retrieval.composed import (
     DEFAULT_ALPHA,
     DEFAULT_METHOD,
@@ -29,8 +29,10 @@ from photolens.retrieval.composed import (
 )
 from photolens.retrieval.errors import CheckpointError, MapperUnavailableError
 from photolens.retrieval.pic2word import Pic2WordConfig, Pic2WordMapper, Pic2WordProgress, Pic2WordTrainer
+from photolens.retrieval.vocabulary import generic_captions
 from photolens.search import SearchFilter, SearchHit
 from photolens.spaces import RAW_SPACE, Space
+from photolens.vectors import normalize
 
 if TYPE_CHECKING:
     from photolens.library import Library
@@ -38,48 +40,83 @@ if TYPE_CHECKING:
 
 @dataclass
 class SearchOutcome:
-    """Results on the calibrated scale (``hits[i].score``), their raw cosines, and what to tell the user."""
+    """Results, matches first then weak ones (``hit.match``), each group best first; what to tell the user.
+
+    ``hit.score`` is the calibrated score (1 = the match line, the same scale for every kind of query),
+    ``hit.cosine`` the raw cosine in the space searched.
+    """
 
     hits: list[SearchHit]
-    raw: list[float]
-    scale: calibration.ScoreScale
+    curve: relevance.QueryCurve
     min_score: float | None
     notes: list[str] = field(default_factory=list)
     query: ComposedQuery | None = None
-    cut: int = 0  # candidates hidden by the cutoff
+    dropped: int = 0  # candidates under ``min_score``, left out on request
+
+    @property
+    def matches(self) -> list[SearchHit]:
+        return [h for h in self.hits if h.match]
 
     @property
     def no_good_match(self) -> bool:
-        """True when the cutoff removed every candidate: say so rather than showing nothing silently."""
-        return not self.hits and self.cut > 0
+        """True when results exist but none of them is a match (they are still returned, flagged weak)."""
+        return bool(self.hits) and not any(h.match for h in self.hits)
+
+
+_NULLS: dict[tuple, relevance.NullModel] = {}
+
+
+def null_model(library: Library, matrix: np.ndarray, space: Space = RAW_SPACE) -> relevance.NullModel:
+    """The library's null model in ``space``: generic captions (text vectors cached in the store per model)
+    and a sample of its photos; rebuilt when the library's vectors change, kept for a few libraries."""
+    key = (library.model_key, space.key, matrix.shape, id(matrix), float(matrix[:: max(1, len(matrix) // 64)].sum()))
+    null = _NULLS.get(key)
+    if null is None:
+        captions = library.text_vectors(generic_captions())
+        null = relevance.build_null(space.project(captions), matrix)
+        if len(_NULLS) >= 8:
+            _NULLS.pop(next(iter(_NULLS)))
+        _NULLS[key] = null
+    return null
 
 
 def calibrated_search(library: Library, query: np.ndarray, limit: int = 20,
-                      search_filter: SearchFilter | None = None, min_score: float | None = calibration.DEFAULT_MIN_SCORE,
+                      search_filter: SearchFilter | None = None, min_score: float | None = None,
                       exclude: set[int] | None = None, space: Space = RAW_SPACE) -> SearchOutcome:
-    """Top ``limit`` photos for a query vector, scored on the calibrated scale and cut at ``min_score``.
+    """Top ``limit`` photos for a query vector: matches first, then the closest weak results, never empty
+    for a library with photos (unless ``min_score`` drops them: results scoring below it are left out).
 
-    The scale comes from the whole library (a fixed sample of at most 8,192 photos), not the filtered subset,
-    measured in the space searched (a lens space has its own score distribution).
-    ``min_score=None`` disables the cutoff; libraries under 50 photos are never cut (too few to calibrate).
+    The curve statistics come from the whole library (a fixed sample of at most 8,192 photos), not the
+    filtered subset, in the space searched (a lens space has its own distribution and its own null).
     """
-    _ids, matrix = library.space_vectors(space)
-    rows = calibration.sample_rows(matrix.shape[0])
-    scale = calibration.scale_for(space.project(query), matrix, rows=rows) if matrix.shape[0] else \
-        calibration.ScoreScale(0.0, 1.0, 0)
-    hits = library.search_vector(query, limit, search_filter, exclude, space=space)
-    notes: list[str] = []
-    if min_score is not None and not scale.reliable and hits:
-        notes.append(f"Only {scale.n} photos: too few to calibrate scores, so no cutoff is applied.")
-    scored = [SearchHit(h.photo_id, h.path, float(scale(h.score))) for h in hits]
-    keep = calibration.keep_above(np.array([h.score for h in scored]), min_score, scale)
-    kept = [h for h, k in zip(scored, keep) if k]
-    raw = [h.score for h, k in zip(hits, keep) if k]
-    outcome = SearchOutcome(kept, raw, scale, min_score, notes, cut=len(hits) - len(kept))
-    if hits and not kept:
-        outcome.notes.append(f"No good match: the best photo scores {scored[0].score:.1f}, below the cutoff "
-                             f"{min_score:g} (use --min-score to lower it).")
+    ids, matrix = library.space_vectors(space)
+    projected = normalize(np.asarray(space.project(query), dtype=np.float32).reshape(-1))
+    if not matrix.shape[0]:
+        return SearchOutcome([], relevance.QueryCurve(0.0, 0.0, 0, 1.0), min_score)
+    null = null_model(library, matrix, space)
+    curve = relevance.query_curve(projected, matrix, null, relevance.sample_rows(matrix.shape[0]))
+    pool = library.search_vector(query, 2 * limit + 20, search_filter, exclude, space=space)
+    rows = _rows_of(ids, np.array([h.photo_id for h in pool], dtype=np.int64))
+    cosines = np.array([h.score for h in pool], dtype=np.float64)
+    scores = relevance.calibrated(curve, null, matrix[rows], cosines, projected) if pool else np.zeros(0, np.float32)
+    judged = [SearchHit(h.photo_id, h.path, float(sc), float(h.score), bool(sc >= 1.0)) for h, sc in zip(pool, scores)]
+    judged.sort(key=lambda h: (not h.match, -h.score))
+    kept = [h for h in judged if min_score is None or h.score >= min_score]
+    outcome = SearchOutcome(kept[:limit], curve, min_score, dropped=len(judged) - len(kept))
+    if not curve.reliable:
+        outcome.notes.append(f"Only {curve.n} photos: too few to calibrate scores well, so the match line is rough.")
+    if outcome.hits and outcome.no_good_match:
+        outcome.notes.append(f"No photo matches well; showing the closest {len(outcome.hits)}.")
+    elif pool and not outcome.hits:
+        outcome.notes.append(f"No photo scores {min_score:g} or more (the best scores {judged[0].score:.2f}); "
+                             "lower --min-score to see the closest ones.")
     return outcome
+
+
+def _rows_of(ids: np.ndarray, photo_ids: np.ndarray) -> np.ndarray:
+    """Row of each photo id in ``ids`` (every id is there: hits come from the same vectors)."""
+    order = np.argsort(ids, kind="stable")
+    return order[np.searchsorted(ids, photo_ids, sorter=order)]
 
 
 def preset_properties(library: Library, names: Sequence[str] | None = None) -> list[PropertyPrompts]:
@@ -106,7 +143,7 @@ def reference_vector(library: Library, photo: str) -> np.ndarray:
 
 def composed_search(library: Library, photo: str, change: str, method: str = "default", *, limit: int = 20,
                     search_filter: SearchFilter | None = None,
-                    min_score: float | None = calibration.DEFAULT_MIN_SCORE, alpha: float = DEFAULT_ALPHA,
+                    min_score: float | None = None, alpha: float = DEFAULT_ALPHA,
                     pdv: PDVWeights = DEFAULT_PDV, properties: Sequence[PropertyPrompts] | None = None,
                     mapper_bytes: bytes | None = None, space: Space = RAW_SPACE) -> SearchOutcome:
     """``search --photo PHOTO "change"``: compose, search, calibrate; the reference itself is excluded.
@@ -139,7 +176,7 @@ def composed_search(library: Library, photo: str, change: str, method: str = "de
 
 
 def precise_similar(library: Library, photo: str, limit: int = 20, search_filter: SearchFilter | None = None,
-                    min_score: float | None = calibration.DEFAULT_MIN_SCORE, steps: int | None = None,
+                    min_score: float | None = None, steps: int | None = None,
                     cancel: threading.Event | None = None) -> SearchOutcome:
     """``similar --precise``: more like this through an optimised text token (Cross the Gap, OTI)."""
     from photolens.retrieval.text_inversion import STEPS, invert
