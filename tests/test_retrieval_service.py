@@ -76,7 +76,7 @@ def test_preset_properties_cover_the_lens_presets(indexed) -> None:
 class PlantedLibrary:
     """Just the Library methods calibrated_search uses, over a planted clustered space (raw space only).
 
-    40 concepts with 25 photos each; generic captions are random directions (they describe no photo)."""
+    40 concepts with 25 photos each; the generic captions name those concepts and 300 other things."""
 
     model_key = "planted"
 
@@ -101,10 +101,13 @@ class PlantedLibrary:
         return self._set.ids, self.matrix
 
     def text_vectors(self, texts):
+        """The generic vocabulary: it names the library's 40 concepts, the rest describes nothing here."""
         from photolens.vectors import normalize
 
         rng = np.random.default_rng(len(texts))
-        return normalize(rng.normal(size=(len(texts), 64)).astype(np.float32))
+        out = normalize(rng.normal(size=(len(texts), 64)).astype(np.float32))
+        out[:40] = self.concepts
+        return out
 
     def search_vector(self, query, limit=20, search_filter=None, exclude=None, space=None):
         from photolens.search import SearchHit
@@ -128,7 +131,7 @@ def test_calibrated_search_marks_the_planted_group_and_never_answers_empty() -> 
     quiet = calibrated_search(without, without.concepts[3], limit=10)
     assert len(quiet.hits) == 10 and quiet.no_good_match and not quiet.matches
     assert quiet.notes == ["No photo matches well; showing the closest 10."]
-    assert [h.cosine for h in quiet.hits] == sorted((h.cosine for h in quiet.hits), reverse=True)
+    assert [h.score for h in quiet.hits] == sorted((h.score for h in quiet.hits), reverse=True)  # best first
 
 
 def test_min_score_drops_results_below_it() -> None:

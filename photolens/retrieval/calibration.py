@@ -1,4 +1,8 @@
-"""Calibrated relevance: one score scale for every kind of query (docs/methods.md §2, last paragraph).
+"""The per-query z-score of the previous release, kept as a baseline for benchmarks/composed_quality.py.
+
+The product no longer cuts results with it: :mod:`photolens.retrieval.relevance` decides what matches
+(docs/relevance.md says why a flat threshold on this z-score could not work on a model it was not tuned on).
+What follows is the original rationale, for the record.
 
 Raw cosines are not comparable across query kinds: text-image cosines sit around 0.2-0.3 for real CLIP
 models and image-image ones around 0.5-0.9, and each query has its own offset and spread. So every result is
@@ -37,7 +41,6 @@ from photolens.vectors import normalize
 
 KINDS: tuple[str, ...] = ("z", "robust")
 DEFAULT_KIND = "z"
-DEFAULT_MIN_SCORE = 3.0
 MIN_PHOTOS = 50  # fewer photos: the distribution is too thin to estimate; no cutoff is applied
 SAMPLE_SIZE = 8192  # statistics from at most this many photos (a fixed sample): well under 1 ms
 MAD_TO_SIGMA = 1.4826  # for the "robust" kind: (cos - median) / (1.4826 MAD), kept for comparison
@@ -107,11 +110,3 @@ def calibrated_scores(query: np.ndarray, matrix: np.ndarray, kind: str = DEFAULT
     """Calibrated score of every row of ``matrix`` for ``query`` (statistics over all rows)."""
     raw = matrix @ normalize(np.asarray(query, dtype=np.float32).reshape(-1))
     return fit_scale(raw, kind)(raw)
-
-
-def keep_above(scores: np.ndarray, min_score: float | None, scale: ScoreScale | None = None) -> np.ndarray:
-    """Boolean mask of results to show; everything when no cutoff or the scale is unreliable."""
-    scores = np.asarray(scores)
-    if min_score is None or (scale is not None and not scale.reliable):
-        return np.ones(scores.shape, dtype=bool)
-    return scores >= min_score

@@ -54,6 +54,8 @@ class NullModel:
     photos: np.ndarray
     text_level: float
     photo_level: float
+    caption_medians: np.ndarray | None = None  # each caption's median cosine over the library sample
+    photo_medians: np.ndarray | None = None  # each sampled photo's median cosine over the sample
 
     def text_share(self, query: np.ndarray) -> float:
         """0 for a photo-like query vector, 1 for a text-like one, in between for composed queries: how close
@@ -71,15 +73,20 @@ class NullModel:
         vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, self.captions.shape[1])
         typical = np.zeros(len(vectors))
         cutoff = np.zeros(len(vectors))
-        captions = self.captions
+        captions, caption_medians = self.captions, self.caption_medians
         if query is not None and len(captions):
-            captions = captions[captions @ query < SAME_TEXT]
-        for share, null in ((text_share, captions), (1.0 - text_share, self.photos)):
+            keep = captions @ query < SAME_TEXT
+            captions = captions[keep]
+            caption_medians = None if caption_medians is None else caption_medians[keep]
+        for share, null, medians in ((text_share, captions, caption_medians),
+                                     (1.0 - text_share, self.photos, self.photo_medians)):
             if share <= 0.0 or not len(null):
                 continue
-            cos = vectors @ null.T  # a sampled photo meets itself once among NULL_PHOTOS: negligible
+            cos = vectors @ null.T
             if null is self.photos:  # a sampled photo is not its own null
-                cos = np.where(cos > 1.0 - 1e-4, -1.0, cos)
+                cos = np.where(cos > 1.0 - 1e-4, np.median(cos), cos)
+            if medians is not None:  # a caption that fits every photo equally ("a photo") competes with none
+                cos = cos - medians[None, :]
             median = np.median(cos, axis=1)
             typical += share * median
             cutoff += share * (median + NULL_SHARE * (np.quantile(cos, NULL_QUANTILE, axis=1) - median))
@@ -95,7 +102,8 @@ def build_null(caption_vectors: np.ndarray, matrix: np.ndarray, seed: int = 0) -
     if not len(photos) or not len(captions):
         return NullModel(captions, photos, 0.0, 0.0)
     return NullModel(captions, photos, float(np.median(_nearest(captions, photos))),
-                     float(np.median(_nearest(photos, photos))))
+                     float(np.median(_nearest(photos, photos))),
+                     np.median(photos @ captions.T, axis=0), np.median(photos @ photos.T, axis=0))
 
 
 def _nearest(vectors: np.ndarray, photos: np.ndarray, k: int = 5) -> np.ndarray:
@@ -144,7 +152,8 @@ def calibrated(curve: QueryCurve, null: NullModel, vectors: np.ndarray, cosines:
     cosines = np.asarray(cosines, dtype=np.float64).reshape(-1)
     curve_ratio = (cosines - curve.median) / max(curve.knee - curve.median, EPS)
     typical, cutoff = null.bars(vectors, curve.text_share, query)
-    null_ratio = (cosines - typical) / np.maximum(cutoff - typical, EPS)
+    relative = cosines - curve.median  # the query, like its null, is measured against its own library median
+    null_ratio = (relative - typical) / np.maximum(cutoff - typical, EPS)
     return np.minimum(curve_ratio, null_ratio).astype(np.float32)
 
 
