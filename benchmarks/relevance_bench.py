@@ -298,8 +298,8 @@ def tune(model: Model, vectors: np.ndarray, captions: np.ndarray, queries: list[
     saved = relevance.KNEE, relevance.NULL_QUANTILE, relevance.NULL_SHARE
     grid = []
     try:
-        for knee in (0.5, 0.6, 0.7):
-            for quantile, share in ((0.9, 1.0), (1.0, 0.25), (1.0, 0.5), (1.0, 0.75)):
+        for knee in (0.5, 0.6, 0.7, 0.8):
+            for quantile, share in ((0.9, 1.0), (1.0, 0.5), (1.0, 0.75), (1.0, 0.9)):
                 relevance.KNEE, relevance.NULL_QUANTILE, relevance.NULL_SHARE = knee, quantile, share
                 s = summarise(evaluate(model, vectors, captions, queries, libs))
                 f1 = _mean([x["mean_f1"] for x in s])

@@ -30,9 +30,10 @@ import numpy as np
 
 from photolens.vectors import normalize
 
-KNEE = 0.6  # tuned on tiny CLIP "fashion-a" only (benchmarks/relevance_bench.py)
+KNEE = 0.7  # tuned on tiny CLIP "fashion-a" only (benchmarks/relevance_bench.py)
 NULL_QUANTILE = 1.0  # the null reference of a photo: its best arbitrary description (1.0 = the best one)
 NULL_SHARE = 0.75  # how close to that reference the query must come; tuned on "fashion-a" only
+NULL_FLOOR = 0.5  # the null's margin is at least this share of the query's own spread (top - median)
 TOP_K = 5  # "top" of the curve: the 5th best photo, so one outlier does not set the scale
 SAMPLE_SIZE = 8192  # curve statistics from at most this many photos (a fixed sample)
 NULL_PHOTOS = 512  # photos serving as the null of photo queries
@@ -153,7 +154,10 @@ def calibrated(curve: QueryCurve, null: NullModel, vectors: np.ndarray, cosines:
     curve_ratio = (cosines - curve.median) / max(curve.knee - curve.median, EPS)
     typical, cutoff = null.bars(vectors, curve.text_share, query)
     relative = cosines - curve.median  # the query, like its null, is measured against its own library median
-    null_ratio = (relative - typical) / np.maximum(cutoff - typical, EPS)
+    # A model that cannot tell descriptions apart (random weights) has a null with no spread: then a photo
+    # must still beat it by a fair part of the query's own spread, or tiny differences would count.
+    floor = max(NULL_FLOOR * (curve.top - curve.median), EPS)
+    null_ratio = (relative - typical) / np.maximum(cutoff - typical, floor)
     return np.minimum(curve_ratio, null_ratio).astype(np.float32)
 
 
