@@ -179,7 +179,7 @@ def scrolling(db_path: Path, frames: int, step: int, data_dir: Path, zoom: int) 
     from photolens.gui.main_window import MainWindow
     from photolens.gui.models import Roles
     from photolens.gui.settings import GuiSettings
-    from photolens.gui.workers import Pools
+    from photolens.gui.tasks import Pools
     from photolens.library import Library
 
     app = create_application([sys.argv[0]])
@@ -265,7 +265,7 @@ def indexing_lag(files: list[Path], count: int, work: Path, data_dir: Path) -> d
     from photolens.gui.lens_adapter import LensAdapter
     from photolens.gui.main_window import MainWindow
     from photolens.gui.settings import GuiSettings
-    from photolens.gui.workers import Pools
+    from photolens.gui.tasks import Pools
     from photolens.library import Library
     from tests.tiny_model import make_tiny_model
 
@@ -303,7 +303,7 @@ def indexing_lag(files: list[Path], count: int, work: Path, data_dir: Path) -> d
     started = time.perf_counter()
     clock.start()
     timer.start()
-    window.add_folders([str(folder)])
+    window.indexing.add_folders([str(folder)])
     while window.index.running or not updates:
         app.processEvents()
         time.sleep(0.001)

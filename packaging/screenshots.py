@@ -129,7 +129,7 @@ def run(out: Path, count: int, tinyclip_dir: Path | None) -> int:
     from photolens.gui.lens_adapter import LensAdapter, LensFields
     from photolens.gui.main_window import MainWindow
     from photolens.gui.settings import GuiSettings
-    from photolens.gui.workers import Pools
+    from photolens.gui.tasks import Pools
     from photolens.lenses.definition import LensDefinition
     from photolens.library import Library
 
@@ -158,14 +158,14 @@ def run(out: Path, count: int, tinyclip_dir: Path | None) -> int:
     def on_progress(status):
         if status.phase == "embed" and status.done >= min(64, status.total // 3) and not paused:
             paused.append(status)
-            window.toggle_pause()
+            window.indexing.toggle_pause()
 
     window.index.progress.connect(on_progress)
-    window.add_folders([str(photos)])
+    window.indexing.add_folders([str(photos)])
     driver.until(lambda: bool(paused) or not window.index.running, 300, "indexing progress")
     driver.pump(1.0)
     driver.shot(window, "02-indexing-paused")
-    window.toggle_pause()
+    window.indexing.toggle_pause()
     driver.until(lambda: not window.index.running, 600, "indexing to finish")
     driver.until(lambda: window.model.rowCount() >= count - 5 and not window.feeder.busy, 30, "grid")
     window.grid.select_row(3)
@@ -183,7 +183,7 @@ def run(out: Path, count: int, tinyclip_dir: Path | None) -> int:
     driver.shot(window, "04-search")
 
     first = window.model.rows()[0]
-    window.more_like_this(first.path)
+    window.browser.more_like_this(first.path)
     driver.until(lambda: "like" in window.grid.title.text() and window.model.rowCount() > 0, 60, "similar")
     driver.pump(2.0)
     driver.shot(window, "05-more-like-this")

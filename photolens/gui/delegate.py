@@ -1,4 +1,7 @@
-"""Painting one grid cell: the thumbnail when it is in memory, a placeholder until then, a caption."""
+"""Painting one grid cell: the thumbnail when it is in memory, a placeholder until then, a caption.
+
+Search results below the relevance cutoff are dimmed; the first of them carries the line (a bar on its
+left edge and "weaker matches"), so the grid shows where good matches end without hiding anything."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from photolens.gui.models import Roles
 
 PADDING = 6
 CAPTION_LINES = 1
+WEAK_OPACITY = 0.45
 
 
 class ThumbnailDelegate(QStyledItemDelegate):
@@ -21,6 +25,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         self.captions = captions
         self.placeholder = QColor(128, 128, 128, 40)
         self.broken = QColor(200, 60, 60, 60)
+        self.line = QColor(230, 140, 30)
 
     @property
     def size(self) -> int:
@@ -50,6 +55,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setPen(QPen(option.palette.highlight().color(), 1.5))
             painter.drawRoundedRect(QRectF(rect.adjusted(1, 1, -2, -2)), 6, 6)
 
+        weak = bool(index.data(Roles.Weak))
+        if weak:
+            painter.setOpacity(WEAK_OPACITY)
         side = min(self._size, rect.width() - 2 * PADDING)
         box = QRect(rect.x() + (rect.width() - side) // 2, rect.y() + PADDING, side, side)
         pixmap = index.data(Roles.Thumbnail)
@@ -70,7 +78,20 @@ class ThumbnailDelegate(QStyledItemDelegate):
                 painter.setPen(option.palette.text().color())
                 painter.drawText(inner, Qt.AlignmentFlag.AlignCenter, "⚠")
 
+        if weak:
+            painter.setOpacity(1.0)
+            if index.data(Roles.FirstWeak):
+                painter.fillRect(QRect(rect.x(), rect.y() + 2, 3, rect.height() - 4), self.line)
+                small = painter.font()
+                small.setPointSizeF(max(6.0, small.pointSizeF() * 0.8))
+                painter.setFont(small)
+                painter.setPen(self.line)
+                painter.drawText(rect.adjusted(6, 0, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                                 "weaker matches")
+                painter.setFont(option.font)
+
         if self.captions:
+            painter.setOpacity(WEAK_OPACITY if weak else 1.0)
             text_rect = QRect(rect.x() + PADDING, box.bottom() + 3, rect.width() - 2 * PADDING,
                               self._caption_height(option))
             name = index.data(Qt.ItemDataRole.DisplayRole) or ""
