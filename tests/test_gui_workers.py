@@ -175,3 +175,28 @@ def test_index_pause_then_cancel_then_resume(qtbot, library_factory, photo_root:
         controller.start(library, [str(photo_root)])
     assert not done.args[0].cancelled
     assert library.status()["embedded"] == 13
+
+
+def test_gui_thread_guard_raises_on_the_gui_thread_only(qtbot, library_factory):
+    import pytest
+
+    from photolens import browse
+    from photolens.gui import guard
+
+    library = library_factory()
+    guard.install()
+    try:
+        with pytest.raises(guard.GuiThreadDatabaseError):
+            browse.count_photos(library.db)  # the GUI thread, outside a task
+        sync = SyncPool()
+        got = []
+        TaskRunner(Pools(sync, sync, sync, sync)).run("n", "db", lambda: browse.count_photos(library.db), got.append)
+        worker = threading.Thread(target=lambda: got.append(browse.count_photos(library.db)))
+        worker.start()
+        worker.join(10)
+        with guard.allowed():
+            got.append(browse.count_photos(library.db))
+        assert got == [0, 0, 0]  # as a task, on another thread, or explicitly allowed: fine
+    finally:
+        guard.uninstall()
+    assert browse.count_photos(library.db) == 0
