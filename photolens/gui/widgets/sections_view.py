@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -170,7 +171,10 @@ class SectionsView(QScrollArea):
             delta = event.angleDelta()
             shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
             if abs(delta.y()) > abs(delta.x()) and not shift:
-                QCoreApplication.sendEvent(self.verticalScrollBar(), event)
+                bar = self.verticalScrollBar()
+                pixels = event.pixelDelta().y()  # touchpads give pixels, wheels give 1/8° steps
+                step = pixels if pixels else round(delta.y() / 120 * QApplication.wheelScrollLines() * bar.singleStep())
+                bar.setValue(bar.value() - step)
                 return True
         return super().eventFilter(watched, event)
 
