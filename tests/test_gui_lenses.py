@@ -143,7 +143,7 @@ def test_cluster_view_names_sections_and_k_is_adjustable(qtbot, make_window, gui
         window.lens_bar.set_mode("clusters")
     assert window.lens_bar.k.isVisible()
     assert service.calls[-1][3] is None  # k = auto
-    assert sorted(window.sections_view.titles()) == ["word0 · other0", "word1 · other1"]
+    assert sorted(window.sections_view.titles()) == ["word0", "word1"]  # 0.5 is under 0.8 × 0.9: not in the name
     with qtbot.waitSignal(window.lens_ctl.sections_shown, timeout=5000):
         window.lens_bar.k.setValue(3)
     assert service.calls[-1][3] == 3

@@ -172,6 +172,7 @@ def test_cluster_titles_keep_only_words_with_weight():
     from photolens.gui.lens_adapter import meaningful_names
 
     assert meaningful_names([("red", 0.87), ("blue", 0.04), ("green", 0.02)]) == ["red"]
+    assert meaningful_names([("red", 0.95), ("orange", 0.49), ("pink", 0.43)]) == ["red"]
     assert meaningful_names([("red", 0.61), ("pink", 0.55), ("grey", 0.20)]) == ["red", "pink"]
     assert meaningful_names([("red", -0.1), ("blue", -0.2)]) == ["red"]
     assert meaningful_names([]) == []

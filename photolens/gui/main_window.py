@@ -207,6 +207,7 @@ class MainWindow(QMainWindow):
             return  # nothing to show yet: stay on the welcome page
         if page != "viewer":
             self.stack.setCurrentIndex({"welcome": PAGE_WELCOME, "grid": PAGE_GRID, "sections": PAGE_SECTIONS}[page])
+        self.details.setVisible(self.stack.currentIndex() != PAGE_WELCOME)  # nothing to detail on the welcome page
 
     def set_library(self, library: Any) -> None:
         """Use another library object (a model switch): the lens adapter follows it."""

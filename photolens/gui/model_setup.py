@@ -57,6 +57,7 @@ class ModelCheck:
 
     available: bool | None
     message: str = ""
+    detail: str = ""  # the short reason ("no weights file in that folder")
 
 
 def check_model(spec: ModelSpec) -> ModelCheck:
@@ -70,7 +71,7 @@ def check_model(spec: ModelSpec) -> ModelCheck:
     if status.available:
         return ModelCheck(True)
     where = f"\nLooked in: {status.location}" if status.location else ""
-    return ModelCheck(False, f"The weights of '{spec.text}' are not here ({status.detail}).{where}")
+    return ModelCheck(False, f"The weights of '{spec.text}' are not here ({status.detail}).{where}", status.detail)
 
 
 def size_estimate(spec: ModelSpec) -> int | None:

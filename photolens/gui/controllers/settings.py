@@ -72,7 +72,7 @@ class SettingsController(QObject):
         spec = w.library.spec
         ready = None if check is None else check.available
         download = f"Download ({describe_size(spec)})" if can_download(spec) else ""
-        w.welcome.set_model_state(ready, _short(check.message) if check else "", spec.text, download)
+        w.welcome.set_model_state(ready, (check.detail or _short(check.message)) if check else "", spec.text, download)
         if ready is False:
             w.grid.set_notice(f"Search needs the model “{spec.text}”, which is not on this computer. Browsing by "
                               "folder and date works without it.", "Get the model…", NOTICE_ACTION)

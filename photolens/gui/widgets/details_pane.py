@@ -156,7 +156,8 @@ class DetailsPane(QWidget):
         fmt = f" · {details.image_format}" if details.image_format else ""
         self.fields["dimensions"].setText(f"{size}{fmt}")
         self.fields["file"].setText(f"{human_size(details.size)}")
-        self.fields["folder"].setText(details.folder)
+        self.fields["folder"].setText(details.folder.replace(os.sep, os.sep + "\u200b"))  # may wrap after a /
+        self.fields["folder"].setToolTip(details.folder)
         self.fields["modified"].setText(details.mtime.strftime("%Y-%m-%d %H:%M"))
         if details.error:
             status = f"unreadable: {details.error}"

@@ -108,14 +108,16 @@ class Sidebar(QTreeWidget):
         self.searches.setHidden(not searches)
 
     def preferred_width(self, limit: int = 360) -> int:
-        """Width that shows every top-level name and count unshortened, within ``limit`` px."""
+        """Width that shows every expanded name and its count unshortened, within ``limit`` px."""
         metrics = self.fontMetrics()
         widest = 0
-        for section in (self.library, self.lenses, self.searches):
-            for i in range(section.childCount()):
-                item = section.child(i)
-                text = metrics.horizontalAdvance(item.text(0)) + metrics.horizontalAdvance(item.text(1) + "0000")
-                widest = max(widest, text + 2 * self.indentation() + 24)
+        stack = [(self.topLevelItem(i), 0) for i in range(self.topLevelItemCount())]
+        while stack:
+            item, depth = stack.pop()
+            text = metrics.horizontalAdvance(item.text(0)) + metrics.horizontalAdvance(item.text(1) + "0000")
+            widest = max(widest, text + (depth + 1) * self.indentation() + 24)
+            if item.isExpanded():
+                stack.extend((item.child(i), depth + 1) for i in range(item.childCount()))
         return max(220, min(limit, widest))
 
     def folder_items(self) -> list[QTreeWidgetItem]:
