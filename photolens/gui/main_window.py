@@ -62,6 +62,7 @@ class MainWindow(QMainWindow):
         self.feeder = BatchFeeder(self)
         self.thumbnails = ThumbnailLoader(self.runner, thumbnail_dir or default_cache_dir(),
                                           self.settings.memory_cache_mb * 1024 * 1024, parent=self)
+        self.thumbnails.set_display_size(self.settings.zoom)
         self.lenses = lens_adapter if lens_adapter is not None else LensAdapter(library)
         self.model = PhotoListModel(self.thumbnails, self)
         self.lens_summaries: list[LensSummary] = []
@@ -144,7 +145,7 @@ class MainWindow(QMainWindow):
         self.grid.current_changed.connect(b.show_photo)
         self.grid.activated.connect(lambda row: row is not None and photos.view(row))
         self.grid.sort_changed.connect(b.set_sort)
-        self.grid.zoom_changed.connect(lambda size: setattr(self.settings, "zoom", size))
+        self.grid.zoom_changed.connect(self._zoom_changed)
         self.grid.export_requested.connect(photos.export_selected)
         self.grid.context_menu_requested.connect(photos.grid_menu)
         self.grid.notice_action.connect(setup.welcome_action)
@@ -164,6 +165,10 @@ class MainWindow(QMainWindow):
         self.index_status.cancel_requested.connect(idx.cancel)
         self.index_status.failures_requested.connect(idx.show_failures)
         self._set_lens_ui(self.lenses.available)
+
+    def _zoom_changed(self, size: int) -> None:
+        self.settings.zoom = size
+        self.thumbnails.set_display_size(size)
 
     def _restore_window(self) -> None:
         geometry, state, splitter = gui_settings.load_window_state()
@@ -244,6 +249,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ startup and shutdown
     def _start(self) -> None:
+        self.browser.show_first_page()  # last run's first page, painted while the listing is read
         self.browser.browse(None)  # photos first (the sidebar's counts can wait a moment)
         self.indexing.refresh_library()
         if self._check_model_on_start:

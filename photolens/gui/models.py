@@ -46,6 +46,7 @@ class Roles(IntEnum):
     ThumbnailFailed = Qt.ItemDataRole.UserRole + 8  # reason (str) or None
     Weak = Qt.ItemDataRole.UserRole + 9  # a search result below the relevance cutoff
     FirstWeak = Qt.ItemDataRole.UserRole + 10  # the first weak result in relevance order: the line is drawn here
+    Paint = Qt.ItemDataRole.UserRole + 11  # (thumbnail or None, failure or None, weak, first weak, name): one call
 
 
 _ROLE_NAMES = {r: r.name.encode() for r in Roles}
@@ -87,6 +88,17 @@ class PhotoListModel(QAbstractListModel):
         if row < 0 or row >= len(self._rows):
             return None
         item = self._rows[row]
+        if role == Roles.Paint:  # everything the delegate paints, in one call (it runs for every visible cell)
+            loader = self._thumbnails
+            pixmap = failed = None
+            if loader is not None:
+                pixmap = loader.pixmap(item.cache_key)
+                if pixmap is None:
+                    failed = loader.failure(item.cache_key)
+                    if failed is None:
+                        loader.request(item.cache_key, item.path)
+            weak = item.id in self._weak
+            return pixmap, failed, weak, weak and row == self._first_weak, item.name
         if role == Roles.Thumbnail:
             if self._thumbnails is None:
                 return None
@@ -167,7 +179,7 @@ class PhotoListModel(QAbstractListModel):
         self._rows = sort_rows(list(rows), mode, descending)
         if mode == "relevance" and self._weak:  # matches first, then the weak ones, each best first
             self._rows = [r for r in self._rows if r.id not in self._weak] + [r for r in self._rows if r.id in self._weak]
-        self._rows_of_key = None
+        self._rows_of_key = _key_index(self._rows)
         self._changed_rows.clear()
         self._find_first_weak()
         self.endResetModel()
@@ -197,7 +209,7 @@ class PhotoListModel(QAbstractListModel):
         first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
         self._rows.extend(rows)
-        if self._rows_of_key is not None:  # extend the key index instead of rebuilding it
+        if self._rows_of_key is not None:  # extend the key index chunk by chunk (no 100k-row rebuild in a frame)
             for n, r in enumerate(rows, start=first):
                 self._rows_of_key.setdefault(r.cache_key, []).append(n)
         if self._first_weak < 0 and self._weak and self._sort == "relevance":
@@ -218,7 +230,7 @@ class PhotoListModel(QAbstractListModel):
         self._rows = sort_rows(self._rows, core, descending)
         if core == "relevance" and self._weak:  # matches first, then the weak ones, each best first
             self._rows = [r for r in self._rows if r.id not in self._weak] + [r for r in self._rows if r.id in self._weak]
-        self._rows_of_key = None
+        self._rows_of_key = _key_index(self._rows)
         self._find_first_weak()
         position = {r.id: n for n, r in enumerate(self._rows)}
         self.changePersistentIndexList(old, [self.index(position[i], 0) if i in position else QModelIndex()
@@ -228,10 +240,7 @@ class PhotoListModel(QAbstractListModel):
     # ---- thumbnails
     def _thumbnail_changed(self, key: str) -> None:
         if self._rows_of_key is None:
-            index: dict[str, list[int]] = {}
-            for n, r in enumerate(self._rows):
-                index.setdefault(r.cache_key, []).append(n)
-            self._rows_of_key = index
+            self._rows_of_key = _key_index(self._rows)
         rows = self._rows_of_key.get(key)
         if rows:
             self._changed_rows.update(rows)
@@ -246,3 +255,11 @@ class PhotoListModel(QAbstractListModel):
         if rows:
             roles = [int(Roles.Thumbnail), int(Qt.ItemDataRole.DecorationRole), int(Roles.ThumbnailFailed)]
             self.dataChanged.emit(self.index(rows[0], 0), self.index(rows[-1], 0), roles)
+
+
+def _key_index(rows: Sequence[PhotoRow]) -> dict[str, list[int]]:
+    """Cache key → rows showing it (a thumbnail that arrives repaints exactly those)."""
+    index: dict[str, list[int]] = {}
+    for n, r in enumerate(rows):
+        index.setdefault(r.cache_key, []).append(n)
+    return index

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
+import sys
 import threading
 import time
 import traceback
@@ -33,7 +35,23 @@ from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, QTimer, Sig
 log = logging.getLogger(__name__)
 
 POOL_KINDS = ("thumbnails", "model", "db", "io")
+BACKGROUND_KINDS = ("thumbnails", "io")  # work nobody waits on: its threads yield the CPU to the GUI thread
+BACKGROUND_NICE = 5
 _local = threading.local()
+
+
+def lower_thread_priority() -> None:
+    """Make the calling pool thread nicer than the GUI thread (once per thread; Linux and macOS, where a
+    thread's nice value is its own). On a busy 2-core machine this keeps decoding thumbnails from taking
+    the CPU the GUI thread needs to paint a frame in time."""
+    if getattr(_local, "lowered", False) or not hasattr(os, "setpriority"):
+        return
+    _local.lowered = True
+    try:
+        tid = threading.get_native_id() if sys.platform.startswith("linux") else 0
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + BACKGROUND_NICE))
+    except OSError:  # not allowed here: run at the normal priority
+        pass
 
 
 def in_task() -> bool:
@@ -158,14 +176,16 @@ class _Signals(QObject):
 
 class _Task(QRunnable):
     def __init__(self, fn: Callable[..., Any], handle: TaskHandle, is_current: Callable[[int], bool],
-                 signals: _Signals, with_context: bool):
+                 signals: _Signals, with_context: bool, background: bool = False):
         super().__init__()
         self.setAutoDelete(True)
         self._fn, self._handle, self._is_current = fn, handle, is_current
-        self._signals, self._with_context = signals, with_context
+        self._signals, self._with_context, self._background = signals, with_context, background
 
     def run(self) -> None:
         handle = self._handle
+        if self._background and threading.current_thread() is not threading.main_thread():
+            lower_thread_priority()
         if not self._is_current(handle.generation) or handle.cancelled:
             self._emit(self._signals.failed, None)  # dropped before it started
             return
@@ -294,7 +314,7 @@ class TaskRunner(QObject):
 
         signals = _Signals(deliver, report)
         self._live[handle.id] = signals
-        self.pools.get(kind).start(_Task(fn, handle, is_current, signals, with_context))
+        self.pools.get(kind).start(_Task(fn, handle, is_current, signals, with_context, kind in BACKGROUND_KINDS))
         return handle
 
     def submit(self, kind: str, runnable: QRunnable, priority: int = 0) -> None:

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, Qt, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 
 from photolens.config import data_dir
@@ -192,6 +192,10 @@ class _Drainer(QRunnable):
         self._loader = loader
 
     def run(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            from photolens.gui.tasks import lower_thread_priority
+
+            lower_thread_priority()  # decoding yields the CPU to the GUI thread's painting
         self._loader._drain()
 
 
@@ -216,6 +220,7 @@ class ThumbnailLoader(QObject):
         self._in_flight: set[str] = set()
         self._drainers = 0
         self._failed: dict[str, str] = {}
+        self.display_size = 0  # when set (the grid's cell), workers deliver thumbnails already at that size
         self.dropped = 0  # requests dropped as stale (scrolled past)
         self.generated = 0  # thumbnails decoded from the original (disk-cache misses)
         self._out.connect(self._on_out)
@@ -264,6 +269,13 @@ class ThumbnailLoader(QObject):
         self.runner.run("preview", "thumbnails", lambda: _render_or_null(path, size), done,
                         lambda _exc: self.preview_ready.emit(key, QPixmap()))
 
+    def set_display_size(self, size: int) -> None:
+        """The grid's thumbnail size: thumbnails decoded from now on arrive at it. Zooming in empties the
+        memory cache (small ones would look blurred); zooming out keeps it (they are scaled down)."""
+        if size > self.display_size and self.display_size:
+            self.memory.clear()
+        self.display_size = size
+
     def set_memory_limit(self, max_bytes: int) -> None:
         self.memory.set_limit(max_bytes)
 
@@ -297,6 +309,7 @@ class ThumbnailLoader(QObject):
             if job is None:
                 return
             key, path = job
+            display = self.display_size
             image = self.disk.load(key)
             error = ""
             if image is None:
@@ -309,4 +322,7 @@ class ThumbnailLoader(QObject):
                     self.disk.store(key, thumb)
                     image = pil_to_qimage(thumb)
                     self.generated += 1
+            if display and not image.isNull() and max(image.width(), image.height()) > display:
+                image = image.scaled(display, display, Qt.AspectRatioMode.KeepAspectRatio,
+                                     Qt.TransformationMode.SmoothTransformation)  # here, not in a paint
             self._out.emit(key, image, error)

@@ -18,6 +18,7 @@ from PySide6.QtGui import QPixmap
 
 from photolens import browse
 from photolens.browse import PhotoRow
+from photolens.gui import first_page
 from photolens.gui.dialogs import ask
 from photolens.gui.models import core_sort
 from photolens.gui.search_adapter import SearchResult, run_search
@@ -51,6 +52,32 @@ class BrowseController(QObject):
         self.saved: list[dict] = []
         self._shown_title = ""
         self._preview_key: str | None = None
+        self.provisional = False  # the grid shows the remembered first page until the listing lands
+        self._saved_page: list[int] = []
+
+    # ------------------------------------------------------------------ the remembered first page
+    def show_first_page(self) -> None:
+        """At start: paint last run's first page of "All photos" while the listing is read."""
+        url, sort = self.w.library.db.url, self.w.settings.sort
+        self.w.runner.run("first-page", "io", lambda: first_page.load_page(url, sort), self._first_page_ready)
+
+    def _first_page_ready(self, rows: list[PhotoRow]) -> None:
+        w = self.w
+        if not rows or self._shown_title or self.folder is not None or self.request is not None:
+            return  # the real listing (or something else) is there already
+        self.provisional = True
+        self._shown_title = "All photos"
+        w.grid.set_title("All photos")
+        w.grid.set_sort(w.settings.sort, False)
+        w.model.set_rows(rows, sort=w.settings.sort)
+
+    def _remember_first_page(self, rows: list[PhotoRow]) -> None:
+        ids = [r.id for r in rows[: first_page.PAGE_ROWS]]
+        if ids == self._saved_page:
+            return
+        self._saved_page = ids
+        url, sort, page = self.w.library.db.url, self.w.settings.sort, list(rows[: first_page.PAGE_ROWS])
+        self.w.runner.run("first-page-save", "io", lambda: first_page.save_page(url, sort, page), lambda _r: None)
 
     # ------------------------------------------------------------------ what is shown
     def reload(self) -> None:
@@ -144,6 +171,7 @@ class BrowseController(QObject):
         keep_id = current.id if current is not None else None
         keep_scroll = w.grid.view.verticalScrollBar().value() if same else 0
         w.info_label.setText("")
+        self.provisional = False
         self._shown_title = title
         w.grid.set_title(title)
         w.grid.set_sort(sort, relevance)
@@ -155,6 +183,8 @@ class BrowseController(QObject):
         if not rows:
             notes.append("No photos here yet." if not relevance else "No matching photos.")
         w.grid.show_message(" ".join(notes))
+        if title == "All photos" and not relevance and self.folder is None:
+            self._remember_first_page(rows)
         if relevance and rows and weak:  # matches first, then weak ones (the producer's order)
             rows = [r for r in rows if r.id not in weak] + [r for r in rows if r.id in weak]
 
