@@ -8,8 +8,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QThreadPool
 
+from photolens.gui.feeder import BatchFeeder
 from photolens.gui.indexing import IndexController, IndexStatus, ProgressMeter, format_eta
-from photolens.gui.tasks import BatchFeeder, Pools, SyncPool, TaskRunner
+from photolens.gui.tasks import Pools, SyncPool, TaskRunner
 
 pytest_plugins = ["tests.test_gui_support"]  # shared fixtures: gui_library, photo_root, make_window
 

@@ -25,10 +25,11 @@ from photolens.gui.controllers.lenses import LensController
 from photolens.gui.controllers.photos import PhotoActions
 from photolens.gui.controllers.settings import SettingsController
 from photolens.gui.dialogs.welcome import WelcomePage
+from photolens.gui.feeder import BatchFeeder
 from photolens.gui.lens_adapter import LensAdapter, LensSummary
 from photolens.gui.models import PhotoListModel
 from photolens.gui.settings import GuiSettings
-from photolens.gui.tasks import BatchFeeder, Pools, TaskRunner
+from photolens.gui.tasks import Pools, TaskRunner
 from photolens.gui.thumbnails import ThumbnailLoader, default_cache_dir
 from photolens.gui.widgets.details_pane import DetailsPane
 from photolens.gui.widgets.index_status import IndexStatusWidget
