@@ -101,6 +101,12 @@ def _service_if_library(args: argparse.Namespace):
     return _service(args)
 
 
+def lens_json(definition) -> dict:
+    """A definition with every field present (docs/cli-json.md), unlike the file format's optional ones."""
+    return {"name": definition.name, "description": definition.description, "values": list(definition.values),
+            "templates": list(definition.templates), "dim": definition.dim}
+
+
 def run_create(args: argparse.Namespace) -> int:
     from photolens.lenses.definition import LensDefinition
 
@@ -123,7 +129,7 @@ def run_list(args: argparse.Namespace) -> int:
     saved_names = {d.name for d in saved}
     presets = [p for p in list_presets() if p not in saved_names]
     if args.json:
-        print_json({"saved": [d.to_dict() for d in saved], "presets": presets})
+        print_json({"saved": [lens_json(d) for d in saved], "presets": presets})
         return EXIT_OK
     for definition in saved:
         print(f"{definition.name:<16} {', '.join(definition.values[:8])}{' …' if len(definition.values) > 8 else ''}")
@@ -148,7 +154,7 @@ def run_show(args: argparse.Namespace) -> int:
     definition = _definition(args, service)
     info = service.fit_info(args.name) if service is not None else None
     if args.json:
-        print_json({**definition.to_dict(), "fit": info})
+        print_json({**lens_json(definition), "fit": info})
         return EXIT_OK
     print(definition.to_toml().rstrip())
     if info is None:

@@ -128,11 +128,15 @@ def run_search(args: argparse.Namespace) -> int:
     from photolens.errors import QueryError
     from photolens.retrieval import service
 
-    library = open_library(args)
+    from photolens.query import parse_query
+
     text = " ".join(args.query)
-    search_filter = search_filter_from(args)
     if not args.photo and not text.strip():
         raise QueryError("Give some words to search for, or --photo PATH.")
+    if not args.photo:
+        parse_query(text)  # a malformed query is a usage error, said before anything is opened
+    search_filter = search_filter_from(args)
+    library = open_library(args)
     check_embedded(library)
     lenses = _lens_service(library, args.lens)
     space = _space(lenses, args.lens)
@@ -170,8 +174,8 @@ def run_similar(args: argparse.Namespace) -> int:
     from photolens.errors import QueryError
     from photolens.retrieval import service
 
-    library = open_library(args)
     search_filter = search_filter_from(args)
+    library = open_library(args)
     check_embedded(library)
     lenses = _lens_service(library, args.lens)
     if args.precise and lenses is not None:
