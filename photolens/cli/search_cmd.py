@@ -126,9 +126,8 @@ def _finish(args: argparse.Namespace, library, service, outcome) -> int:
 
 def run_search(args: argparse.Namespace) -> int:
     from photolens.errors import QueryError
-    from photolens.retrieval import service
-
     from photolens.query import parse_query
+    from photolens.retrieval import service
 
     text = " ".join(args.query)
     if not args.photo and not text.strip():
