@@ -105,6 +105,12 @@ def test_search_before_anything_is_embedded_says_how_many_wait(tmp_path: Path, t
     assert result.code == 2
     assert "None of the library's 3 photos is embedded" in result.err and "3 await embedding" in result.err
     assert "photolens index" in result.err
+    run_cli(*db, "--model", tiny_spec, "index").ok()
+    make_photo_set(photos / "later", count=2, start_seed=50)
+    assert run_cli(*db, "--model", f"local-dir:{no_weights}", "index").code == 2  # scanned, not embedded
+    partly = run_cli(*db, "--model", tiny_spec, "search", "dog", "--min-score", "none").ok()
+    assert "Note: 2 photos await embedding" in partly.err and "`photolens index` embeds them" in partly.err
+    assert len(partly.out.strip().splitlines()) == 3
 
 
 def test_failures_limit_says_the_true_total(lib: Lib) -> None:
