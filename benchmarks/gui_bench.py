@@ -1,6 +1,8 @@
 """GUI benchmark: time to first paint and scrolling frame times on a 100k-photo library.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_bench.py --photos 100000 --json /tmp/gui_bench.json
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python benchmarks/gui_bench.py --platform xcb --work /tmp/gb
+    .venv/bin/python benchmarks/gui_bench.py --tiny          # a quick run for CI (2,000 photos)
 
 The library is synthetic but realistic where it matters: ``--photos`` rows in the store (in ~200 folders,
 with dates and distinct fingerprints, so every row needs its own thumbnail) pointing at ``--files`` real
@@ -15,13 +17,19 @@ Measurements
   bar (``--step`` px: smooth scrolling; then page jumps: a fast fling), repaints the grid synchronously and
   processes pending events (arriving thumbnails). We report the median / 95th percentile / worst frame
   time, and how many thumbnails were painted real (not placeholders) by the end.
-Both use the offscreen platform unless QT_QPA_PLATFORM says otherwise.
+Both use the offscreen platform unless ``--platform`` / QT_QPA_PLATFORM say otherwise (``xcb`` under Xvfb
+measures the X11 path users get on Linux).
+
+The machine may be shared, so every figure comes with a baseline measured in the same run, and the load:
+* first paint: a bare process that imports Qt, numpy and SQLAlchemy and paints a list (no photolens code);
+* scrolling: the same scroll over a plain QListView of names, in the same process.
+The first start (no remembered first page) and later starts (the first page of "All photos" remembered by
+the previous run, see photolens/gui/first_page.py) are reported apart.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import statistics
@@ -35,71 +43,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-
-# --------------------------------------------------------------------------------------------- library
-def make_files(folder: Path, count: int, size: tuple[int, int]) -> list[Path]:
-    import numpy as np
-    from PIL import Image
-
-    folder.mkdir(parents=True, exist_ok=True)
-    files = []
-    rng = np.random.default_rng(0)
-    for i in range(count):
-        path = folder / f"src_{i:05d}.jpg"
-        if not path.exists():
-            small = rng.integers(0, 256, size=(12, 16, 3), dtype=np.uint8)
-            Image.fromarray(small).resize(size, Image.Resampling.BICUBIC).save(path, "JPEG", quality=88)
-        files.append(path)
-    return files
-
-
-def make_library(db_path: Path, files: list[Path], photos: int, folders: int = 200) -> None:
-    """``photos`` rows in ``folders`` folders under a root, pointing at ``files`` (cycled)."""
-    from sqlalchemy import insert
-
-    from photolens.store.database import Database
-    from photolens.store.schema import LibraryRoot, Photo
-
-    db = Database(str(db_path))
-    root = str(files[0].parent.parent / "library")
-    now = dt.datetime(2024, 1, 1)
-    with db.session() as session:
-        session.add(LibraryRoot(path=root))
-    chunk = 5000
-    for start in range(0, photos, chunk):
-        rows = []
-        for i in range(start, min(photos, start + chunk)):
-            source = files[i % len(files)]
-            folder = f"{root}/{2000 + (i % folders) // 12}/{(i % folders):03d}"
-            rows.append({
-                "path": f"{folder}/IMG_{i:06d}.jpg",  # a symlink to a real file (link_tree)
-                "folder": folder, "size": source.stat().st_size, "mtime_ns": 1_700_000_000_000_000_000 + i,
-                "fingerprint": f"bench{i:010d}", "width": 1600, "height": 1200, "image_format": "JPEG",
-                "taken_at": now - dt.timedelta(minutes=17 * i), "metadata_read": True,
-                "added_at": now, "updated_at": now,
-            })
-        with db.session() as session:
-            session.execute(insert(Photo), rows)
-    db.close()
-
-
-def link_tree(files: list[Path], db_path: Path) -> None:
-    """Make every stored path exist: photo rows beyond the real files are symlinks to them."""
-    from sqlalchemy import select
-
-    from photolens.store.database import Database
-    from photolens.store.schema import Photo
-
-    db = Database(str(db_path))
-    with db.session() as session:
-        paths = list(session.scalars(select(Photo.path).order_by(Photo.id)))
-    db.close()
-    for i, path in enumerate(paths):
-        target = Path(path)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.symlink(files[i % len(files)], target)
-
+from benchmarks.gui_bench_support import (  # noqa: E402
+    _stats,
+    baseline_scroll,
+    indexing_lag,
+    link_tree,
+    make_files,
+    make_library,
+    paint_floor,
+)
 
 # --------------------------------------------------------------------------------------------- first paint
 CHILD_PAINT = r"""
@@ -120,6 +72,7 @@ class Spy(QObject):
             if obj is self.window.grid.view.viewport() and self.window.model.rowCount() > 0 and "grid" not in marks:
                 marks["grid"] = now
                 marks["rows_at_grid_paint"] = self.window.model.rowCount()
+                marks["remembered_page"] = self.window.browser.provisional
                 QTimer.singleShot(0, self.window.close)
         return False
 original = main_window.MainWindow.__init__
@@ -159,14 +112,18 @@ def first_paint(db_path: Path, runs: int, data_dir: Path) -> dict:
             "window_s": marks["window"] - started,
             "grid_s": marks["grid"] - started if "grid" in marks else None,
             "rows_at_grid_paint": marks.get("rows_at_grid_paint"),
+            "remembered_page": marks.get("remembered_page"),
             "torch_at_paint": marks["torch_at_paint"],
         })
     def median(key: str) -> float | None:
         values = [r[key] for r in results if r[key] is not None]
         return statistics.median(values) if values else None
 
+    warm = [r["grid_s"] for r in results[1:] if r["grid_s"] is not None]
     return {"runs": results, "splash_median_s": median("splash_s"), "window_median_s": median("window_s"),
             "grid_median_s": median("grid_s"),
+            "grid_cold_s": results[0]["grid_s"],  # the first run: no remembered first page yet
+            "grid_warm_median_s": statistics.median(warm) if warm else None,
             "torch_imported_before_paint": any(r["torch_at_paint"] for r in results)}
 
 
@@ -179,7 +136,7 @@ def scrolling(db_path: Path, frames: int, step: int, data_dir: Path, zoom: int) 
     from photolens.gui.main_window import MainWindow
     from photolens.gui.models import Roles
     from photolens.gui.settings import GuiSettings
-    from photolens.gui.workers import Pools
+    from photolens.gui.tasks import Pools
     from photolens.library import Library
 
     app = create_application([sys.argv[0]])
@@ -192,7 +149,8 @@ def scrolling(db_path: Path, frames: int, step: int, data_dir: Path, zoom: int) 
     deadline = started + 120
     while time.perf_counter() < deadline:
         app.processEvents()
-        if window.model.rowCount() > 0 and not window.feeder.busy and window.grid.title.text() == "All photos":
+        if window.model.rowCount() > 0 and not window.feeder.busy and window.grid.title.text() == "All photos" \
+                and not window.browser.provisional:
             break
         time.sleep(0.001)
     loaded_s = time.perf_counter() - started
@@ -216,8 +174,9 @@ def scrolling(db_path: Path, frames: int, step: int, data_dir: Path, zoom: int) 
 
         seen = real = 0
         rect = view.viewport().rect()
-        for y in range(10, rect.height(), max(10, view.gridSize().height())):
-            for x in range(10, rect.width(), max(10, view.gridSize().width())):
+        cell_w, cell_h = max(10, view.gridSize().width()), max(10, view.gridSize().height())
+        for y in range(cell_h // 2, rect.height(), cell_h):
+            for x in range(cell_w // 2, rect.width(), cell_w):
                 index = view.indexAt(QPoint(x, y))
                 if index.isValid():
                     seen += 1
@@ -226,6 +185,7 @@ def scrolling(db_path: Path, frames: int, step: int, data_dir: Path, zoom: int) 
 
     run(20, step)  # warm up the paint path
     smooth = run(frames, step)
+    baseline = baseline_scroll(app, rows, frames, step, view.gridSize(), view.viewport().size())
     time.sleep(1.0)
     app.processEvents()
     settle_real = visible_real()
@@ -242,6 +202,7 @@ def scrolling(db_path: Path, frames: int, step: int, data_dir: Path, zoom: int) 
         "rows": rows, "rows_loaded_s": loaded_s, "grid_px": [view.viewport().width(), view.viewport().height()],
         "zoom": zoom, "step_px": step,
         "smooth": _stats(smooth), "fling": _stats(fling), "warm_smooth": _stats(warm),
+        "baseline_plain_list": _stats(baseline),
         "after_jump_repaint": _stats(jump),
         "visible_real_after_smooth_then_1s": settle_real, "visible_real_right_after_fling": fling_real,
         "thumbnails_generated": window.thumbnails.generated, "requests_dropped_as_stale": window.thumbnails.dropped,
@@ -251,83 +212,6 @@ def scrolling(db_path: Path, frames: int, step: int, data_dir: Path, zoom: int) 
     window.close()
     library.close()
     return result
-
-
-# --------------------------------------------------------------------------------------------- indexing lag
-def indexing_lag(files: list[Path], count: int, work: Path, data_dir: Path) -> dict:
-    """Index ``count`` photos through the app (tiny test model) while a 10 ms timer measures how late the
-    GUI thread's event loop runs: the app stays responsive if that lateness stays small."""
-    os.environ["PHOTOLENS_DATA_DIR"] = str(data_dir)
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QElapsedTimer, QTimer
-
-    from photolens.gui.app import create_application
-    from photolens.gui.lens_adapter import LensAdapter
-    from photolens.gui.main_window import MainWindow
-    from photolens.gui.settings import GuiSettings
-    from photolens.gui.workers import Pools
-    from photolens.library import Library
-    from tests.tiny_model import make_tiny_model
-
-    folder = work / f"index-photos-{count}"
-    if not folder.exists():
-        folder.mkdir(parents=True)
-        for i in range(count):  # hard links: real files to the scanner (it skips symlinks), no copying
-            os.link(files[i % len(files)], folder / f"p{i:05d}.jpg")
-    model = work / "tiny-model"
-    if not model.exists():
-        make_tiny_model(model)
-    db = data_dir / "index.db"
-    app = create_application([sys.argv[0]])
-    library = Library(db=str(db), model=f"local-dir:{model}")
-    window = MainWindow(library, GuiSettings(), Pools.create(), LensAdapter(library, discover=False),
-                        check_model_on_start=False)
-    window.resize(1400, 900)
-    window.show()
-    app.processEvents()
-    late: list[float] = []
-    late_embedding: list[float] = []  # once the model is loaded and batches flow
-    clock = QElapsedTimer()
-    timer = QTimer()
-    timer.setInterval(10)
-    updates = []
-
-    def tick() -> None:
-        value = max(0.0, clock.restart() - 10.0)
-        late.append(value)
-        if updates and updates[-1].phase == "embed" and updates[-1].done > 0:
-            late_embedding.append(value)
-
-    timer.timeout.connect(tick)
-    window.index.progress.connect(lambda status: updates.append(status))
-    started = time.perf_counter()
-    clock.start()
-    timer.start()
-    window.add_folders([str(folder)])
-    while window.index.running or not updates:
-        app.processEvents()
-        time.sleep(0.001)
-        if time.perf_counter() - started > 600:
-            break
-    elapsed = time.perf_counter() - started
-    timer.stop()
-    embedded = updates[-1].embedded if updates else 0
-    window.close()
-    library.close()
-    lag = _stats(late or [0.0])
-    lag_embedding = _stats(late_embedding or [0.0])
-    return {"photos": count, "seconds": round(elapsed, 2), "photos_per_s": round(embedded / elapsed, 1),
-            "embedded": embedded, "progress_updates": len(updates), "ticks": len(late),
-            "event_loop_late_ms": {"median": lag["median_ms"], "p95": lag["p95_ms"], "max": lag["max_ms"]},
-            "event_loop_late_while_embedding_ms": {"median": lag_embedding["median_ms"],
-                                                   "p95": lag_embedding["p95_ms"], "max": lag_embedding["max_ms"]}}
-
-
-def _stats(values: list[float]) -> dict:
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
-    return {"frames": len(values), "median_ms": round(statistics.median(ordered), 2), "p95_ms": round(p95, 2),
-            "max_ms": round(ordered[-1], 2), "over_16ms": sum(v > 16.7 for v in values)}
 
 
 def main() -> int:
@@ -343,9 +227,18 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--index-photos", type=int, default=300,
                         help="photos indexed (tiny test model) while measuring event-loop lateness; 0 skips")
+    parser.add_argument("--platform", default=None,
+                        help="Qt platform for the measured processes (offscreen, or xcb under Xvfb/X11); default "
+                             "QT_QPA_PLATFORM or offscreen")
+    parser.add_argument("--tiny", action="store_true",
+                        help="CI mode: 2,000 photos over 20 small files, 60 frames, 1 run, no indexing")
     parser.add_argument("--child-scroll", nargs=2, metavar=("DB", "DATA"), help=argparse.SUPPRESS)
     parser.add_argument("--child-index", nargs=2, metavar=("WORK", "DATA"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.tiny:
+        args.photos, args.files, args.size, args.frames, args.runs, args.index_photos = 2000, 20, "320x240", 60, 1, 0
+    if args.platform:
+        os.environ["QT_QPA_PLATFORM"] = args.platform
     if args.child_index:
         work = Path(args.child_index[0])
         width, height = (int(v) for v in args.size.split("x"))
@@ -372,11 +265,21 @@ def main() -> int:
     import shutil
 
     data = work / "data"
-    shutil.rmtree(data, ignore_errors=True)  # cold thumbnail cache
+    shutil.rmtree(data, ignore_errors=True)  # cold thumbnail cache, no remembered first page
+    load_before = os.getloadavg()
+    floor = paint_floor(args.runs)
     paint = first_paint(db_path, args.runs, data)
-    print(f"first paint: splash {paint['splash_median_s']:.2f}s, "
-          f"window {paint['window_median_s']:.2f}s, grid with photos {paint['grid_median_s']:.2f}s "
-          f"(median of {args.runs}); torch imported before paint: {paint['torch_imported_before_paint']}", flush=True)
+    paint["floor_s"] = floor
+    warm = paint["grid_warm_median_s"]
+    print(f"first paint: splash {paint['splash_median_s']:.2f}s, window {paint['window_median_s']:.2f}s, grid "
+          f"with photos: first start {paint['grid_cold_s']:.2f}s, later starts "
+          f"{f'{warm:.2f}s' if warm is not None else '–'} (median of {args.runs - 1}); "
+          f"torch imported before paint: {paint['torch_imported_before_paint']}", flush=True)
+    if floor:
+        print(f"  same-run baseline: a bare Qt + numpy + SQLAlchemy process paints a list in {floor:.2f}s; "
+              f"grid / baseline = {paint['grid_cold_s'] / floor:.2f} (first start)"
+              + (f", {warm / floor:.2f} (later starts)" if warm else "")
+              + f"; load average {load_before[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
 
     shutil.rmtree(data, ignore_errors=True)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -393,6 +296,10 @@ def main() -> int:
     print(f"rows in the model after {scroll['rows_loaded_s']:.2f}s: {scroll['rows']:,}")
     print(f"scrolling {scroll['step_px']}px/frame: median {s['median_ms']} ms, p95 {s['p95_ms']} ms, "
           f"max {s['max_ms']} ms, {s['over_16ms']}/{s['frames']} frames over 16.7 ms")
+    b = scroll["baseline_plain_list"]
+    print(f"  same-process baseline, a plain QListView of {scroll['rows']:,} names: median {b['median_ms']} ms, "
+          f"p95 {b['p95_ms']} ms; photolens / baseline p95 = {s['p95_ms'] / max(b['p95_ms'], 0.01):.2f}; "
+          f"load average {os.getloadavg()[0]:.1f}")
     print(f"flinging 3 pages/frame: median {f['median_ms']} ms, p95 {f['p95_ms']} ms, max {f['max_ms']} ms")
     w = scroll["warm_smooth"]
     print(f"scrolling again over cached thumbnails: median {w['median_ms']} ms, p95 {w['p95_ms']} ms, "

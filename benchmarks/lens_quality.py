@@ -65,7 +65,7 @@ from photolens.metrics import map_at_r, recall_at_1  # noqa: E402
 
 DEFAULT_FIXTURE_DIR = ROOT / "bench-data" / "tinyclip"
 DEFAULT_OUT = ROOT / "bench-data" / "lens_quality"
-DEFAULT_TEMPLATES = 4  # templates of the main lens (like the presets in resources/lenses)
+DEFAULT_TEMPLATES = 4  # templates of the main lens (like the presets in photolens/resources/lenses)
 SEEDS = (0, 1, 2)  # random-init seeds of the paper recipe (spread shown in the tables)
 K_SWEEP = (8, 16, 32)  # plus d/4
 CONTEXT_COUNT = 16

@@ -1,8 +1,8 @@
-"""Render resources/icons/photolens.svg into the PNG sizes desktops and bundles want.
+"""Render photolens/resources/icons/photolens.svg into the PNG sizes desktops and bundles want.
 
     QT_QPA_PLATFORM=offscreen python packaging/render_icons.py
 
-Writes resources/icons/photolens-<size>.png for 16…512 px (committed, so builds need no SVG renderer).
+Writes photolens/resources/icons/photolens-<size>.png for 16…512 px (committed, so builds need no SVG renderer).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
-ICONS = Path(__file__).resolve().parents[1] / "resources" / "icons"
+ICONS = Path(__file__).resolve().parents[1] / "photolens" / "resources" / "icons"
 
 
 def main() -> int:

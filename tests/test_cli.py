@@ -78,25 +78,25 @@ def test_help_does_not_import_torch() -> None:
 
 
 @pytest.mark.slow
-def test_bad_query_and_missing_photo_are_clear_errors(tmp_path: Path, tiny_spec: str) -> None:
+def test_bad_query_is_a_usage_error_and_no_library_is_created(tmp_path: Path, tiny_spec: str) -> None:
     env = cli_env(tiny_spec, tmp_path / "cli.db")
     result = photolens(env, "search", "dog", "+")
-    assert result.returncode == 1 and "photolens: Query ends with an operator" in result.stderr
-    result = photolens(env, "similar", str(tmp_path / "nope.jpg"))
-    assert result.returncode == 1 and "photo not found" in result.stderr.lower()
+    assert result.returncode == 2 and "photolens: Query ends with an operator" in result.stderr
     assert "Traceback" not in result.stderr
+    assert not (tmp_path / "cli.db").exists()
 
 
 @pytest.mark.slow
 def test_newer_database_is_refused_by_the_cli(tmp_path: Path, tiny_spec: str) -> None:
     db = tmp_path / "cli.db"
     env = cli_env(tiny_spec, tmp_path / "unused.db")
-    ok(photolens(env, "--db", str(db), "status"))
+    (tmp_path / "empty").mkdir()
+    ok(photolens(env, "--db", str(db), "index", str(tmp_path / "empty")))
     with contextlib.closing(sqlite3.connect(db)) as conn:
         conn.execute("UPDATE alembic_version SET version_num = 'ffff_future'")
         conn.commit()
     result = photolens(env, "--db", str(db), "status")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "newer photolens" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -106,8 +106,8 @@ def test_newer_database_is_refused_by_the_cli(tmp_path: Path, tiny_spec: str) ->
 @pytest.mark.slow
 def test_default_model_without_weights_models_says_not_downloaded_and_index_fails_clearly(tmp_path: Path) -> None:
     """An empty Hugging Face cache and no HF_HUB_OFFLINE: nothing may hang on the network. ``models`` marks
-    the default model "not downloaded"; ``index`` still scans, then exits 1 saying what is missing and how
-    to get it. (Both start at once: each spends seconds importing open_clip.)"""
+    the default model "not downloaded"; ``index`` still scans, then exits 2 (a setup error) saying what is
+    missing and how to get it. (Both start at once: each spends seconds importing open_clip.)"""
     lib = tmp_path / "lib"
     make_photo_set(lib, count=2)
     env = {k: v for k, v in os.environ.items() if k not in ("PHOTOLENS_MODEL", "HF_HUB_OFFLINE")}
@@ -124,7 +124,7 @@ def test_default_model_without_weights_models_says_not_downloaded_and_index_fail
     current = next(line for line in models_out.splitlines() if line.startswith("*"))
     assert "ViT-B-32-256:datacomp_s34b_b86k" in current and "not downloaded" in current
 
-    assert index.returncode == 1, index_err
+    assert index.returncode == 2, index_err
     assert "Done: 2 new" in index_out
     assert "not embedded" in index_err
     assert "laion/CLIP-ViT-B-32-256x256-DataComp-s34B-b86K" in index_err
@@ -156,6 +156,7 @@ class Story:
     foreign_key_problems: list = field(default_factory=list)
     photos_after_kill: int = 0
     resumed: dict = field(default_factory=dict)
+    resumed_rc: int = -1
 
 
 def run_until_committed(story: Story, at_least: int) -> subprocess.Popen[str]:
@@ -198,7 +199,9 @@ def story(tmp_path_factory: pytest.TempPathFactory, tiny_spec: str) -> Story:
     record.photos_after_kill = db_count(record.db, "SELECT count(*) FROM photos")
 
     # the same command again resumes
-    record.resumed = json.loads(ok(photolens(env, "index", str(lib), "--json", "--batch-size", "16")).stdout)
+    resumed = photolens(env, "index", str(lib), "--json", "--batch-size", "16")
+    record.resumed = json.loads(resumed.stdout)
+    record.resumed_rc = resumed.returncode
     return record
 
 
@@ -223,6 +226,7 @@ def test_kill_9_leaves_a_consistent_database(story: Story) -> None:
 @pytest.mark.slow
 def test_next_run_resumes_where_it_stopped(story: Story) -> None:
     summary = story.resumed
+    assert story.resumed_rc == (1 if summary["failed"] else 0)  # 1: done in part (the broken files)
     assert (summary["new"], summary["changed"], summary["unchanged"]) == (0, 0, TOTAL + len(story.broken))
     assert summary["embedded"] == TOTAL - story.after_kill
     assert db_count(story.db, "SELECT count(*) FROM embeddings") == TOTAL
@@ -235,6 +239,9 @@ def test_failures_lists_broken_files_with_reasons(story: Story) -> None:
     assert all(f["reason"] for f in failures)
     text = ok(photolens(story.env, "failures")).stdout
     assert f"{story.broken['empty']}: empty file (0 bytes)" in text
+    missing = photolens(story.env, "similar", str(story.lib / "nope.jpg"))
+    assert missing.returncode == 2 and "photo not found" in missing.stderr.lower()
+    assert "Traceback" not in missing.stderr
 
 
 @pytest.mark.slow
@@ -363,7 +370,8 @@ def test_retry_failed_tries_broken_files_again(tmp_path: Path, tiny_spec: str,
     (lib / "empty.jpg").write_bytes(b"")
     base = ["--db", str(tmp_path / "cli.db"), "--model", tiny_spec, "index", str(lib), "--json"]
     for extra, failed in (([], 1), ([], 0), (["--retry-failed"], 1)):
-        assert main([*base, *extra]) == 0
+        assert main([*base, *extra]) == (1 if failed else 0)  # 1: done in part
         summary = json.loads(capsys.readouterr().out)
         assert summary["failed"] == failed
-        assert summary["problems"] == [{"path": str(lib / "empty.jpg"), "reason": "empty file (0 bytes)"}] * failed
+        empty = str(lib / "empty.jpg")
+        assert summary["problems"] == [{"path": empty, "display_path": empty, "reason": "empty file (0 bytes)"}] * failed

@@ -99,3 +99,49 @@ def test_bad_options(tmp_path: Path):
 def test_candidate_names():
     names = candidate_names("a.b.jpg")
     assert [next(names) for _ in range(3)] == ["a.b.jpg", "a.b (2).jpg", "a.b (3).jpg"]
+
+
+def test_hard_links_share_the_original_file(tmp_path: Path, photos: list[Path]):
+    result = export_all([str(photos[0])], str(tmp_path / "hard"), mode="hardlink")
+    (source, target), = result.done
+    assert os.path.samefile(source, target) and not result.copied_instead
+
+
+def test_hard_links_across_file_systems_become_copies_and_say_so(tmp_path: Path, photos: list[Path],
+                                                                monkeypatch: pytest.MonkeyPatch):
+    import errno
+
+    def cross_device(_source, _target):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", cross_device)
+    result = export_all([str(photos[0]), str(photos[1])], str(tmp_path / "hard"), mode="hardlink")
+    assert len(result.done) == 2
+    assert [reason for _, reason in result.copied_instead] == ["another file system"] * 2
+    for source, target in result.done:
+        assert not os.path.samefile(source, target)
+        assert Path(target).read_bytes() == Path(source).read_bytes()
+
+
+def test_hard_link_errors_other_than_unsupported_fail_that_photo(tmp_path: Path, photos: list[Path],
+                                                               monkeypatch: pytest.MonkeyPatch):
+    import errno
+
+    def no_space(_source, _target):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "link", no_space)
+    result = export_all([str(photos[0])], str(tmp_path / "hard"), mode="hardlink")
+    assert result.failed == [(str(photos[0]), "No space left on device")] and not result.done
+
+
+def test_groups_go_to_one_safe_folder_each_and_equal_names_are_numbered(tmp_path: Path, photos: list[Path]):
+    from photolens.export import export_groups, folder_name
+
+    groups = [("red / orange", [str(photos[0])]), ("red / orange", [str(photos[1])]), ("..", [str(photos[2])]),
+              ("empty", [])]
+    events = list(export_groups(groups, str(tmp_path / "out")))
+    assert events[-1].total == 3 and len(events[-1].result.done) == 3
+    assert sorted(os.listdir(tmp_path / "out")) == ["red - orange", "red - orange (2)", "unnamed"]
+    assert os.listdir(tmp_path / "out" / "red - orange (2)") == [photos[1].name]
+    assert folder_name('a:b*c?"d<e>f|g\\h') == "a-b-c-d-e-f-g-h"

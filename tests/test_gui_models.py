@@ -15,10 +15,15 @@ from PySide6.QtWidgets import QStyleOptionViewItem
 from photolens.browse import PhotoRow, list_photos
 from photolens.gui.delegate import ThumbnailDelegate
 from photolens.gui.models import PhotoListModel, Roles
+from photolens.gui.tasks import Pools, SyncPool, TaskRunner
 from photolens.gui.thumbnails import MAX_PENDING, PixmapCache, ThumbnailDiskCache, ThumbnailLoader
-from photolens.gui.workers import SyncPool
 
 pytest_plugins = ["tests.test_gui_support"]  # shared fixtures: gui_library, photo_root, make_window
+
+
+def runner_on(pool) -> TaskRunner:
+    """A task runner whose every pool is ``pool`` (the thumbnail loader uses its thumbnails pool)."""
+    return TaskRunner(Pools(pool, pool, pool, pool))
 
 
 def rows(n: int) -> list[PhotoRow]:
@@ -43,12 +48,14 @@ def test_roles_and_sorting():
     assert index.data(Qt.ItemDataRole.DisplayRole) == "o2.jpg"
     assert index.data(Roles.CacheKey) == "fp0002"
     assert index.data(Roles.Score) == pytest.approx(0.98)
-    assert "score 0.980" in index.data(Qt.ItemDataRole.ToolTipRole)
+    assert "score 0.98" in index.data(Qt.ItemDataRole.ToolTipRole)
     assert index.data(Roles.Thumbnail) is None  # no loader
     model.sort_by("name")
     assert [r.name for r in model.rows()] == ["a0.jpg", "c4.jpg", "h1.jpg", "o2.jpg", "v3.jpg"]
-    model.sort_by("date", descending=True)
+    model.sort_by("newest")
     assert [r.id for r in model.rows()] == [4, 3, 2, 1, 0]
+    model.sort_by("oldest")
+    assert [r.id for r in model.rows()] == [0, 1, 2, 3, 4]
     model.sort_by("relevance")
     assert [r.id for r in model.rows()] == [0, 1, 2, 3, 4]
     assert model.row_of_id(3) == 3
@@ -59,9 +66,23 @@ def test_sort_keeps_persistent_indexes():
     model.set_rows(rows(5), sort="relevance")
     from PySide6.QtCore import QPersistentModelIndex
 
-    keep = QPersistentModelIndex(model.index(0, 0))  # photo 0, "a0.jpg"
-    model.sort_by("name", descending=True)
+    keep = QPersistentModelIndex(model.index(0, 0))  # photo 0, the oldest
+    model.sort_by("newest")
     assert keep.data(Roles.PhotoId) == 0 and keep.row() == 4
+
+
+def test_weak_results_come_after_the_matches_and_carry_the_line():
+    model = PhotoListModel()
+    model.set_rows(rows(5), sort="relevance", weak={1, 3})
+    assert [r.id for r in model.rows()] == [0, 2, 4, 1, 3]  # matches first, then the weak ones, best first
+    assert model.first_weak == 3 and model.weak_count == 2
+    flags = [(model.index(n, 0).data(Roles.Weak), model.index(n, 0).data(Roles.FirstWeak)) for n in range(5)]
+    assert flags == [(False, False), (False, False), (False, False), (True, True), (True, False)]
+    assert "weak match" in model.index(3, 0).data(Qt.ItemDataRole.ToolTipRole)
+    model.sort_by("newest")  # by date there is no line to draw, the weak ones stay dimmed
+    assert model.first_weak == -1 and model.index(0, 0).data(Roles.Weak) is False
+    model.sort_by("relevance")
+    assert [r.id for r in model.rows()] == [0, 2, 4, 1, 3] and model.first_weak == 3
 
 
 def test_pixmap_cache_is_bounded_by_bytes(qapp):
@@ -79,7 +100,7 @@ def test_pixmap_cache_is_bounded_by_bytes(qapp):
 
 
 def test_loader_makes_thumbnails_off_disk_cache_by_fingerprint(qtbot, gui_library, tmp_path: Path, photo_root: Path):
-    loader = ThumbnailLoader(SyncPool(), tmp_path / "thumbs", memory_bytes=64 * 1024 * 1024)
+    loader = ThumbnailLoader(runner_on(SyncPool()), tmp_path / "thumbs", memory_bytes=64 * 1024 * 1024)
     photo = next(r for r in list_photos(gui_library.db) if r.name == "paris.jpg")
     with qtbot.waitSignal(loader.ready, timeout=5000) as ready:
         loader.request(photo.cache_key, photo.path)
@@ -96,7 +117,7 @@ def test_loader_makes_thumbnails_off_disk_cache_by_fingerprint(qtbot, gui_librar
         pass
     moved_row = next(r for r in list_photos(gui_library.db) if r.name == "moved.jpg")
     assert moved_row.cache_key == photo.cache_key and moved_row.id == photo.id
-    fresh = ThumbnailLoader(SyncPool(), tmp_path / "thumbs")
+    fresh = ThumbnailLoader(runner_on(SyncPool()), tmp_path / "thumbs")
     fresh.request(moved_row.cache_key, moved_row.path)
     assert fresh.pixmap(moved_row.cache_key) is not None and fresh.generated == 0
 
@@ -104,7 +125,7 @@ def test_loader_makes_thumbnails_off_disk_cache_by_fingerprint(qtbot, gui_librar
 def test_unreadable_file_is_marked_failed(qtbot, tmp_path: Path):
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"no image here" * 10)
-    loader = ThumbnailLoader(SyncPool(), tmp_path / "thumbs")
+    loader = ThumbnailLoader(runner_on(SyncPool()), tmp_path / "thumbs")
     with qtbot.waitSignal(loader.failed, timeout=5000):
         loader.request("badkey", str(bad))
     assert loader.failure("badkey")
@@ -132,7 +153,7 @@ class HeldPool:
 
 def test_requests_scrolled_past_are_dropped_newest_first(qtbot, tmp_path: Path, photo_root: Path):
     pool = HeldPool()
-    loader = ThumbnailLoader(pool, tmp_path / "thumbs")
+    loader = ThumbnailLoader(runner_on(pool), tmp_path / "thumbs")
     files = sorted(str(p) for p in photo_root.glob("*.jpg") if p.name != "broken.jpg")
     for i in range(MAX_PENDING + 10):
         loader.request(f"old{i}", files[0])
@@ -148,7 +169,7 @@ def test_requests_scrolled_past_are_dropped_newest_first(qtbot, tmp_path: Path, 
 
 def test_model_emits_one_data_changed_for_arriving_thumbnails(qtbot, tmp_path: Path, photo_root: Path):
     pool = HeldPool()
-    loader = ThumbnailLoader(pool, tmp_path / "thumbs")
+    loader = ThumbnailLoader(runner_on(pool), tmp_path / "thumbs")
     files = sorted(p for p in photo_root.glob("*.jpg") if p.name != "broken.jpg")
     model = PhotoListModel(loader)
     model.set_rows([PhotoRow(i, str(p), f"key{i}", None, p.stat().st_mtime_ns, 1) for i, p in enumerate(files)],

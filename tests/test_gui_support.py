@@ -1,5 +1,10 @@
 """Shared pieces of the GUI tests: an indexed library of real photo files, a window factory on
-synchronous pools (Picard's FakeThreadPool idea), and waiting helpers. Imported by the test_gui_* modules."""
+synchronous pools (Picard's FakeThreadPool idea) or on the real pools, and waiting helpers. Imported by
+the test_gui_* modules.
+
+Every window runs with the GUI-thread database guard installed (:mod:`photolens.gui.guard`): a database
+session opened on the GUI thread outside a task fails the test. Test code that reads the database itself
+(to compute expected answers) wraps that in ``with db_allowed():``."""
 
 from __future__ import annotations
 
@@ -36,18 +41,29 @@ def gui_library(photo_root: Path, library_factory):
     return library
 
 
+def db_allowed():
+    """Let the test itself read the database on the GUI thread (the guard stays on for the window)."""
+    from photolens.gui import guard
+
+    return guard.allowed()
+
+
 @pytest.fixture
 def make_window(qtbot, tmp_path: Path):
-    """``make_window(library, **kwargs)``: a shown MainWindow on synchronous pools, closed at teardown."""
+    """``make_window(library, **kwargs)``: a shown MainWindow (synchronous pools unless ``pools`` is given,
+    e.g. ``Pools.create()``), with the GUI-thread database guard on; closed at teardown."""
+    from photolens.gui import guard
     from photolens.gui.lens_adapter import LensAdapter
     from photolens.gui.main_window import MainWindow
     from photolens.gui.settings import GuiSettings
-    from photolens.gui.workers import Pools
+    from photolens.gui.tasks import Pools
 
     windows = []
 
-    def factory(library, lens_service=None, check_model_on_start: bool = False, pools=None, settings=None):
-        adapter = LensAdapter(library, service=lens_service, discover=False)
+    def factory(library, lens_service=None, check_model_on_start: bool = False, pools=None, settings=None,
+                lens_adapter=None):
+        guard.install()  # from the first window on (fixtures before it build libraries on this thread)
+        adapter = lens_adapter or LensAdapter(library, service=lens_service, discover=False)
         window = MainWindow(library, settings or GuiSettings(), pools or Pools.synchronous(), adapter,
                             thumbnail_dir=str(tmp_path / "thumbs"), check_model_on_start=check_model_on_start)
         qtbot.addWidget(window)
@@ -56,10 +72,15 @@ def make_window(qtbot, tmp_path: Path):
         return window
 
     yield factory
-    for window in windows:
-        if window.index.running:
-            window.index.cancel()
-            window.index.wait(10_000)
+    try:
+        for window in windows:
+            if window.index.running:
+                window.index.cancel()
+                window.index.wait(10_000)
+            window.runner.shutdown(10_000)
+        assert not [e for w in windows for e in w.unexpected_errors], "unexpected errors reached the window"
+    finally:
+        guard.uninstall()
 
 
 def grid_names(window) -> list[str]:

@@ -8,55 +8,96 @@ from pathlib import Path
 
 from PySide6.QtCore import QThreadPool
 
-from photolens.gui.workers import (
-    BatchFeeder,
-    IndexController,
-    IndexStatus,
-    ProgressMeter,
-    SyncPool,
-    TaskRunner,
-    format_eta,
-)
+from photolens.gui.feeder import BatchFeeder
+from photolens.gui.indexing import IndexController, IndexStatus, ProgressMeter, format_eta
+from photolens.gui.tasks import Pools, SyncPool, TaskRunner
 
 pytest_plugins = ["tests.test_gui_support"]  # shared fixtures: gui_library, photo_root, make_window
 
 
-def test_task_runner_drops_stale_results(qtbot):
-    runner = TaskRunner()
+def test_task_runner_drops_stale_results_and_cancels_their_context(qtbot):
     pool = QThreadPool()
     pool.setMaxThreadCount(2)
-    gate = threading.Event()
-    got = []
+    runner = TaskRunner(Pools(pool, pool, pool, pool))
+    gate, started = threading.Event(), threading.Event()
+    got, saw_cancel = [], []
 
-    def slow():
+    def slow(context):
+        started.set()
         gate.wait(5)
+        saw_cancel.append(context.cancelled)
         return "old"
 
-    runner.run("search", pool, slow, got.append)
-    runner.run("search", pool, lambda: "new", got.append)  # a newer search replaces it
+    runner.run("search", "model", slow, got.append, with_context=True)
+    assert started.wait(5)
+    runner.run("search", "model", lambda: "new", got.append)  # a newer search replaces it
     qtbot.waitUntil(lambda: got == ["new"], timeout=5000)
     gate.set()
     pool.waitForDone(5000)
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: runner.pending == 0, timeout=5000)
     assert got == ["new"]  # the slow, stale answer never reached the GUI
-    assert runner.pending == 0
+    assert saw_cancel == [True]  # and it could tell it had been replaced
 
 
-def test_task_runner_reports_errors_and_skips_work_made_stale_before_it_started(qtbot):
-    runner = TaskRunner()
-    errors, ran = [], []
-    runner.run("a", SyncPool(), lambda: 1 / 0, lambda r: None, errors.append)
+def test_task_runner_reports_errors_progress_and_skips_work_made_stale_before_it_started(qtbot):
+    sync = SyncPool()
+    runner = TaskRunner(Pools(sync, sync, sync, sync))
+    errors, ran, progress = [], [], []
+    runner.run("a", "db", lambda: 1 / 0, lambda r: None, errors.append)
     assert isinstance(errors[0], ZeroDivisionError)
+    runner.run("p", "io", lambda ctx: [ctx.progress(n) for n in range(3)] and "done", ran.append, None,
+               progress.append, with_context=True)
+    assert progress == [0, 1, 2] and ran == ["done"]
 
     class Later(SyncPool):
         def start(self, runnable, priority=0):
             self.held = runnable
 
-    pool = Later()
-    runner.run("b", pool, lambda: ran.append(1), lambda r: ran.append("done"))
+    later = Later()
+    runner = TaskRunner(Pools(later, later, later, later))
+    runner.run("b", "db", lambda: ran.append(1), lambda r: ran.append("late"))
     runner.invalidate("b")
-    pool.held.run()
-    assert ran == []
+    later.held.run()
+    assert ran == ["done"]
+
+
+def test_after_current_waits_for_every_task_in_flight(qtbot):
+    pool = QThreadPool()
+    pool.setMaxThreadCount(2)
+    runner = TaskRunner(Pools(pool, pool, pool, pool))
+    gate = threading.Event()
+    order = []
+    runner.run("one", "db", lambda: gate.wait(5) and "one", order.append)
+    runner.run("two", "model", lambda: gate.wait(5) and "two", order.append)
+    runner.after_current(lambda: order.append("closed"))
+    qtbot.wait(50)
+    assert order == []  # both still running: the old library must stay open
+    gate.set()
+    qtbot.waitUntil(lambda: "closed" in order, timeout=5000)
+    assert sorted(order[:2]) == ["one", "two"] and order[2] == "closed"
+    now = []
+    runner.after_current(lambda: now.append(True))  # nothing in flight: at once
+    assert now == [True]
+
+
+def test_shutdown_cancels_and_waits(qtbot):
+    pool = QThreadPool()
+    pool.setMaxThreadCount(1)
+    runner = TaskRunner(Pools(pool, pool, pool, pool))
+    started, results = threading.Event(), []
+
+    def long_task(context):
+        started.set()
+        while not context.cancelled:
+            context.cancel_event.wait(0.01)
+        return "stopped"
+
+    runner.run("long", "io", long_task, results.append, with_context=True)
+    runner.run("queued", "io", lambda: results.append("ran"), results.append)
+    assert started.wait(5)
+    assert runner.shutdown(5000)  # the running task saw the cancel and returned; the queued one never ran
+    assert "ran" not in results
+    assert results == []  # nothing is delivered after shutdown
 
 
 def test_batch_feeder_delivers_everything_in_bounded_chunks(qtbot):
@@ -135,3 +176,28 @@ def test_index_pause_then_cancel_then_resume(qtbot, library_factory, photo_root:
         controller.start(library, [str(photo_root)])
     assert not done.args[0].cancelled
     assert library.status()["embedded"] == 13
+
+
+def test_gui_thread_guard_raises_on_the_gui_thread_only(qtbot, library_factory):
+    import pytest
+
+    from photolens import browse
+    from photolens.gui import guard
+
+    library = library_factory()
+    guard.install()
+    try:
+        with pytest.raises(guard.GuiThreadDatabaseError):
+            browse.count_photos(library.db)  # the GUI thread, outside a task
+        sync = SyncPool()
+        got = []
+        TaskRunner(Pools(sync, sync, sync, sync)).run("n", "db", lambda: browse.count_photos(library.db), got.append)
+        worker = threading.Thread(target=lambda: got.append(browse.count_photos(library.db)))
+        worker.start()
+        worker.join(10)
+        with guard.allowed():
+            got.append(browse.count_photos(library.db))
+        assert got == [0, 0, 0]  # as a task, on another thread, or explicitly allowed: fine
+    finally:
+        guard.uninstall()
+    assert browse.count_photos(library.db) == 0

@@ -150,12 +150,11 @@ def test_unknown_preset_lists_what_exists() -> None:
 def test_presets_fall_back_to_package_data_and_say_when_none_exist(tmp_path, monkeypatch) -> None:
     from photolens.lenses import presets
 
-    monkeypatch.setattr(presets, "_PACKAGE_ROOT", tmp_path / "photolens")
     monkeypatch.setattr(presets.resources, "files", lambda _package: tmp_path / "photolens")
     assert presets.list_presets() == []
     with pytest.raises(LensDefinitionError, match="none installed"):
         presets.load_preset("colour")
-    packaged = tmp_path / "photolens" / "data" / "lenses"
+    packaged = tmp_path / "photolens" / "resources" / "lenses"
     packaged.mkdir(parents=True)
     make(name="packaged").save(packaged / "packaged.toml")
     assert presets.list_presets() == ["packaged"]

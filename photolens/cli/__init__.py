@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "photolens.cli.index_cmd",
     "photolens.cli.search_cmd",
     "photolens.cli.info_cmd",
+    "photolens.cli.roots_cmd",
     "photolens.cli.lens_cmd",
     "photolens.cli.pic2word_cmd",
     "photolens.cli.gui_cmd",

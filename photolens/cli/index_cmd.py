@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from photolens.cli.common import EXIT_INTERRUPTED, open_library, print_json, printable
+from photolens.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    UsageError,
+    library_location,
+    open_library,
+    path_fields,
+    print_json,
+    printable,
+    require_library,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="include hidden files and folders")
     parser.add_argument("--retry-failed", action="store_true", help="try again the files that failed before")
     parser.add_argument("--batch-size", type=int, default=32, help=argparse.SUPPRESS)
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON (docs/cli-json.md)")
     parser.set_defaults(func=run)
 
 
@@ -35,7 +48,8 @@ def _summary_lines(summary) -> list[str]:
     if summary.purged:
         lines.append(f"{summary.purged} photos missing for longer than the grace period were forgotten.")
     for path, reason in summary.problems[:50]:
-        lines.append(f"  ! {printable(path)}: {reason}")
+        hint = "  (gone? `photolens roots remove` forgets it)" if reason == "folder not found" else ""
+        lines.append(f"  ! {printable(path)}: {reason}{hint}")
     if len(summary.problems) > 50:
         lines.append(f"  … and {len(summary.problems) - 50} more (photolens failures lists them).")
     return lines
@@ -65,16 +79,27 @@ def scan_options(library, args: argparse.Namespace):
     return ScanOptions(excludes=excludes, **flags)
 
 
+def _library_exists(args: argparse.Namespace) -> bool:
+    try:
+        require_library(library_location(args))
+    except UsageError:
+        return False
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from photolens.indexer import IndexOptions
 
-    library = open_library(args)
-    roots = args.paths or library.roots()
+    missing = [p for p in args.paths if not os.path.exists(p)]
+    if missing:
+        raise UsageError("Not found: " + ", ".join(printable(p) for p in missing) + ". Nothing was indexed.")
+    library = open_library(args, create=bool(args.paths)) if args.paths or _library_exists(args) else None
+    roots = args.paths or (library.roots() if library is not None else [])
     if not roots:
         print("Nothing to index: give a folder, e.g. `photolens index ~/Pictures`.", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if args.retry_failed:
         library.clear_failures(roots)
     options = IndexOptions(scan=scan_options(library, args), batch_size=args.batch_size)
@@ -102,10 +127,11 @@ def run(args: argparse.Namespace) -> int:
     if bar:
         bar.close()
     if last is None:
-        return 0
+        return EXIT_OK
     summary = last.summary
     if args.json:
         data = summary.as_dict()
+        data["problems"] = [{**path_fields(p), "reason": r} for p, r in summary.problems]
         data["model_error"] = last.model_error
         print_json(data)
     else:
@@ -113,5 +139,5 @@ def run(args: argparse.Namespace) -> int:
             print(line)
     if last.model_error:
         print(f"\nphotolens: photos were scanned but not embedded.\n{last.model_error}", file=sys.stderr)
-        return 1
-    return 0
+        return EXIT_USAGE
+    return EXIT_PARTIAL if summary.failed else EXIT_OK

@@ -3,27 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from photolens.cli.common import open_library, print_json, printable
+from photolens.cli.common import EXIT_OK, open_library, path_fields, print_json, printable
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     status = subparsers.add_parser("status", help="library counts, model and database location")
-    status.add_argument("--json", action="store_true")
+    status.add_argument("--json", action="store_true", help="print the counts as JSON (docs/cli-json.md)")
     status.set_defaults(func=run_status)
 
     models = subparsers.add_parser("models", help="which models are available offline",
                                    description="List CLIP models and whether their weights are here. "
                                    "`photolens models download` fetches the current model's weights "
                                    "(needs internet).")
-    models.add_argument("action", nargs="?", choices=["list", "download"], default="list")
+    models.add_argument("action", nargs="?", choices=["list", "download"], default="list",
+                        help="list (default) or download the current model's weights")
     models.add_argument("--all", action="store_true", help="list every open_clip architecture and tag")
-    models.add_argument("--json", action="store_true")
+    models.add_argument("--json", action="store_true", help="print the list as JSON (docs/cli-json.md)")
     models.set_defaults(func=run_models)
 
     failures = subparsers.add_parser("failures", help="files that could not be read, with the reason")
-    failures.add_argument("--json", action="store_true")
+    failures.add_argument("--limit", "-n", type=int, default=1000, metavar="N",
+                          help="list at most N (default 1000; 0 lists all); the total is always said")
+    failures.add_argument("--json", action="store_true", help="print a JSON array of {path, reason}")
     failures.set_defaults(func=run_failures)
 
 
@@ -95,7 +99,8 @@ def _download(spec) -> int:
 
     if spec.kind not in ("tag", "hf-hub"):
         print(f"{spec.text} is a local model; nothing to download.", file=sys.stderr)
-        return 0
+        return EXIT_OK
+    _check_hub_reachable(spec)
     open_clip = import_open_clip()
     print(f"Downloading {spec.text} into the Hugging Face cache…", file=sys.stderr)
     try:
@@ -105,22 +110,51 @@ def _download(spec) -> int:
             open_clip.create_model(spec.text)
     except Exception as exc:  # noqa: BLE001 - network and hub errors come in many types
         raise ModelUnavailableError(
-            f"Download of {spec.text} failed: {str(exc).splitlines()[0][:300]}\n"
-            "Without internet here, download on another machine and copy its ~/.cache/huggingface folder, "
-            "or pass --model ARCH:/path/to/checkpoint.pt."
+            f"Download of {spec.text} failed: {_first_line(exc)}\n{_OFFLINE_ADVICE}"
         ) from exc
     print("Done.", file=sys.stderr)
-    return 0
+    return EXIT_OK
+
+
+_OFFLINE_ADVICE = ("Without internet here, download on another machine (photolens models download) and copy its "
+                   "~/.cache/huggingface folder here, or pass --model ARCH:/path/to/checkpoint.pt.")
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _check_hub_reachable(spec) -> None:
+    """One request, no retries, before the download: offline, the hub client retries each file for
+    about a minute and prints a warning per try. Offline mode set by the user is honoured at once."""
+    from photolens.errors import ModelUnavailableError
+
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        raise ModelUnavailableError(f"Cannot download {spec.text}: HF_HUB_OFFLINE is set.\n{_OFFLINE_ADVICE}")
+    try:
+        from huggingface_hub import constants
+        from huggingface_hub.utils import get_session
+
+        get_session().head(constants.ENDPOINT, timeout=10)
+    except Exception as exc:  # noqa: BLE001 - DNS, TLS, proxy and timeout errors come in many types
+        raise ModelUnavailableError(
+            f"Cannot download {spec.text}: the Hugging Face hub is out of reach ({_first_line(exc)}).\n"
+            f"{_OFFLINE_ADVICE}"
+        ) from exc
 
 
 def run_failures(args: argparse.Namespace) -> int:
     library = open_library(args)
-    failures = library.failures()
+    total = library.status()["failed"]
+    failures = library.failures(limit=args.limit if args.limit > 0 else None)
     if args.json:
-        print_json([{"path": printable(p), "reason": r} for p, r in failures])
-        return 0
-    if not failures:
-        print("No failures.")
-    for path, reason in failures:
-        print(f"{printable(path)}: {reason}")
-    return 0
+        print_json([{**path_fields(p), "reason": r} for p, r in failures])
+    else:
+        if not failures:
+            print("No failures.")
+        for path, reason in failures:
+            print(f"{printable(path)}: {reason}")
+    if len(failures) < total:
+        print(f"Showing {len(failures)} of {total} failures (--limit 0 lists all).", file=sys.stderr)
+    return EXIT_OK

@@ -18,7 +18,8 @@ CHECKPOINT_SUFFIX = "/checkpoint"
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("pic2word", help="train the optional photo→word mapper for composed queries")
-    parser.add_argument("action", choices=["train", "status", "forget"])
+    parser.add_argument("action", choices=["train", "status", "forget"],
+                        help="train (resumes a stopped run), status, or forget the mapper of this model")
     parser.add_argument("--epochs", type=int, help="passes over the library (default 5)")
     parser.set_defaults(func=run)
 

@@ -10,7 +10,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from photolens.cli.common import add_filter_arguments, open_library, print_json, printable, search_filter_from
+from photolens.cli.common import (
+    EXIT_OK,
+    UsageError,
+    add_filter_arguments,
+    open_library,
+    path_fields,
+    print_json,
+    printable,
+    search_filter_from,
+)
+from photolens.cli.exporting import add_export_arguments, export_flat
 
 COMPOSED_METHODS = ("default", "image", "text", "sum", "weighted", "pdv", "pic2word")
 
@@ -38,21 +48,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(e.g.  beach + sunset - people,  2:dog + cat). A term @PATH is a photo. "
         "--photo PATH with words searches for that photo changed as the words say ('at night').",
     )
-    search.add_argument("query", nargs="*", help="words; + and - between terms; N:term for weights")
+    search.add_argument("query", nargs="*", help="words; + and - between terms; N:term for weights; @PATH a photo")
     search.add_argument("--photo", metavar="PATH", help="reference photo for a composed query")
     search.add_argument("--method", choices=COMPOSED_METHODS, default="default",
                         help="how --photo and the words combine (default: measured best)")
     add_filter_arguments(search)
     _add_scoring(search)
+    add_export_arguments(search, "the matching photos")
     search.set_defaults(func=run_search)
 
     similar = subparsers.add_parser("similar", help="photos that look like a given photo",
                                     description="More like this: PHOTO may be in the library or any image file.")
-    similar.add_argument("photo", help="a photo file")
+    similar.add_argument("photo", help="a photo file (in the library or not)")
     similar.add_argument("--precise", action="store_true",
                          help="slower, more faithful: match through an optimised text token (seconds per query)")
     add_filter_arguments(similar)
     _add_scoring(similar)
+    add_export_arguments(similar, "the matching photos")
     similar.set_defaults(func=run_similar)
 
 
@@ -61,7 +73,7 @@ WEAK_DIVIDER = "— weaker matches —"
 
 def _print_outcome(outcome, as_json: bool) -> None:
     if as_json:
-        print_json([{**hit.as_dict(), "path": printable(hit.path)} for hit in outcome.hits])
+        print_json([{**hit.as_dict(), **path_fields(hit.path)} for hit in outcome.hits])
     else:
         divided = False
         for hit in outcome.hits:
@@ -75,22 +87,62 @@ def _print_outcome(outcome, as_json: bool) -> None:
         print("No matching photos.", file=sys.stderr)
 
 
-def _space(library, lens: str | None):
+def _lens_service(library, lens: str | None):
     if not lens:
         return None
     from photolens.lenses.service import LensService
 
-    return LensService(library).activate(lens).space
+    return LensService(library)
+
+
+def _space(service, lens: str | None):
+    return service.activate(lens).space if service is not None else None
+
+
+def check_embedded(library) -> None:
+    """Say why a search cannot find anything (no photos, none embedded with this model) instead of
+    "No matching photos."; note photos still waiting to be embedded."""
+    info = library.status()
+    if info["photos"] == 0:
+        raise UsageError("The library has no photos yet. Index a folder first: photolens index ~/Pictures")
+    waiting = max(info["photos"] - info["embedded"] - info["failed"], 0)
+    if info["embedded"] == 0:
+        raise UsageError(f"None of the library's {info['photos']} photos is embedded with {info['model']} yet "
+                         f"({waiting} await embedding). Start with: photolens index")
+    if waiting:
+        print(f"Note: {waiting} photos await embedding with {info['model']} and are not searched yet; "
+              "`photolens index` embeds them.", file=sys.stderr)
+
+
+def _finish(args: argparse.Namespace, library, service, outcome) -> int:
+    """Print, save a preset lens used for the first time, and export when asked."""
+    _print_outcome(outcome, args.json)
+    if service is not None:
+        service.remember_preset(args.lens)
+    if not getattr(args, "export", None):
+        return EXIT_OK
+    matches = [hit.path for hit in outcome.hits if getattr(hit, "match", True)]
+    weak = len(outcome.hits) - len(matches)
+    if weak:
+        print(f"{weak} weak results (below the cutoff) are not exported.", file=sys.stderr)
+    return export_flat(args, matches)
 
 
 def run_search(args: argparse.Namespace) -> int:
     from photolens.errors import QueryError
+    from photolens.query import parse_query
     from photolens.retrieval import service
 
-    library = open_library(args)
     text = " ".join(args.query)
+    if not args.photo and not text.strip():
+        raise QueryError("Give some words to search for, or --photo PATH.")
+    if not args.photo:
+        parse_query(text)  # a malformed query is a usage error, said before anything is opened
     search_filter = search_filter_from(args)
-    space = _space(library, args.lens)
+    library = open_library(args)
+    check_embedded(library)
+    lenses = _lens_service(library, args.lens)
+    space = _space(lenses, args.lens)
     if args.photo:
         if not text.strip():
             outcome = service.calibrated_search(library, service.reference_vector(library, args.photo), args.limit,
@@ -106,12 +158,9 @@ def run_search(args: argparse.Namespace) -> int:
                                               search_filter=search_filter, min_score=args.min_score,
                                               mapper_bytes=mapper, **_in(space))
     else:
-        if not text.strip():
-            raise QueryError("Give some words to search for, or --photo PATH.")
         outcome = service.calibrated_search(library, library.query_vector(text), args.limit, search_filter,
                                             args.min_score, **_in(space))
-    _print_outcome(outcome, args.json)
-    return 0
+    return _finish(args, library, lenses, outcome)
 
 
 def _self(library, photo: str) -> set[int] | None:
@@ -128,15 +177,17 @@ def run_similar(args: argparse.Namespace) -> int:
     from photolens.errors import QueryError
     from photolens.retrieval import service
 
+    search_filter = search_filter_from(args)
     library = open_library(args)
-    space = _space(library, args.lens)
+    check_embedded(library)
+    lenses = _lens_service(library, args.lens)
+    if args.precise and lenses is not None:
+        raise QueryError("--precise works in the model's own space; drop --lens or --precise.")
+    space = _space(lenses, args.lens)
     if args.precise:
-        if space is not None:
-            raise QueryError("--precise works in the model's own space; drop --lens or --precise.")
-        outcome = service.precise_similar(library, args.photo, args.limit, search_filter_from(args), args.min_score)
+        outcome = service.precise_similar(library, args.photo, args.limit, search_filter, args.min_score)
     else:
         outcome = service.calibrated_search(library, service.reference_vector(library, args.photo), args.limit,
-                                            search_filter_from(args), args.min_score, _self(library, args.photo),
+                                            search_filter, args.min_score, _self(library, args.photo),
                                             **_in(space))
-    _print_outcome(outcome, args.json)
-    return 0
+    return _finish(args, library, lenses, outcome)

@@ -169,9 +169,11 @@ def weights_status(spec: ModelSpec, pretrained_cfg: dict | None = None) -> Weigh
         return WeightsStatus(ok, found or f"{hf_cache_dir()} (repo {repo})", "Hugging Face cache")
     if not pretrained_cfg:
         return WeightsStatus(False, "", f"'{spec.source}' is not a known pretrained tag of {spec.arch}")
-    repo = (pretrained_cfg.get("hf_hub") or "").rstrip("/")
+    # open_clip writes "ORG/REPO/" or, for a few tags, "ORG/REPO/FILE" (the weights' own file name)
+    parts = (pretrained_cfg.get("hf_hub") or "").strip("/").split("/")
+    repo, file_name = "/".join(parts[:2]), "/".join(parts[2:])
     if repo:
-        found = _hub_file_cached(repo, HUB_WEIGHT_NAMES)
+        found = _hub_file_cached(repo, ((file_name,) if file_name else ()) + HUB_WEIGHT_NAMES)
         return WeightsStatus(bool(found), found or f"{hf_cache_dir()} (repo {repo})", f"hf-hub:{repo}")
     url = pretrained_cfg.get("url", "")
     name = os.path.basename(url)

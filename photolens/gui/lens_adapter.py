@@ -124,6 +124,22 @@ def sections_from_grouping(photo_ids: Sequence[int] | np.ndarray, grouping: Any)
     return sections
 
 
+#: A cluster is named by its nearest words whose weight is at least this share of the best word's weight:
+#: 0.87 / 0.04 / 0.02 give one word, 0.95 / 0.49 / 0.43 (a clear colour cluster; the runner-up cosines are
+#: what any colour word scores) give one, 0.61 / 0.55 / 0.20 (a cluster between two words) give two.
+NAME_SHARE = 0.8
+
+
+def meaningful_names(names: Sequence[tuple[str, float]], share: float = NAME_SHARE) -> list[str]:
+    """The words of a cluster's name that carry weight: the best one, and the others within ``share`` of it."""
+    if not names:
+        return []
+    best = float(names[0][1])
+    if best <= 0:
+        return [str(names[0][0])]
+    return [str(word) for word, weight in names if float(weight) >= share * best]
+
+
 def sections_from_clustering(photo_ids: Sequence[int] | np.ndarray, clustering: Any) -> list[Section]:
     """One section per cluster, largest first, named by its nearest value words; representatives lead."""
     ids = np.asarray(photo_ids, dtype=np.int64)
@@ -136,7 +152,7 @@ def sections_from_clustering(photo_ids: Sequence[int] | np.ndarray, clustering: 
         reps = [int(r) for r in np.asarray(info.representatives) if labels[int(r)] == info.index]
         rest = [int(r) for r in members if int(r) not in set(reps)]
         order = reps + rest
-        names = [str(word) for word, _ in info.names]
+        names = meaningful_names(info.names)
         title = " · ".join(names) if names else f"Cluster {info.index + 1}"
         subtitle = ", ".join(f"{word} {score:.2f}" for word, score in info.names)
         sections.append(Section(f"cluster:{info.index}", title, tuple(int(ids[r]) for r in order), "cluster", subtitle))
@@ -152,6 +168,13 @@ def sections_from_clustering(photo_ids: Sequence[int] | np.ndarray, clustering: 
         sections.append(Section("unindexed", NOT_INDEXED_TITLE, tuple(int(x) for x in ids[rows]), "unindexed",
                                 "not indexed with the current model yet"))
     return sections
+
+
+def _empty_grouping(values: Sequence[str], n: int) -> Any:
+    from photolens.lenses.group import Grouping
+
+    return Grouping(tuple(values), np.full(n, -1, dtype=np.int64), np.zeros(n, np.float32), np.zeros(n, np.float32),
+                    np.zeros(n, dtype=bool), 0.0)
 
 
 def _load_service_factory() -> tuple[Any, str]:
@@ -269,6 +292,47 @@ class LensAdapter:
         if len(ids) < 2:
             return [Section("cluster:0", "All photos", tuple(int(i) for i in ids), "cluster")] if len(ids) else []
         return sections_from_clustering(ids, self.service.cluster(lens, ids, k or None))
+
+    def space(self, lens: str) -> Any:
+        """The lens's search space for the current model (fitted on first use), for the retrieval service."""
+        return self.service.activate(lens).space
+
+    def preview_group(self, fields: LensFields, photo_ids: Sequence[int]) -> list[Section]:
+        """Groups of a lens being edited, on a sample: only the sample is projected (no lens space is made,
+        so typing in the editor never builds an index of the whole library)."""
+        from photolens.lenses.group import group_by_lens
+        from photolens.lenses.project import project
+
+        ids = np.asarray(photo_ids, dtype=np.int64)
+        if len(ids) == 0:
+            return []
+        if not hasattr(self.service, "activate"):  # a service without fitted lenses: its own grouping
+            return self.group(fields, ids)
+        active = self.service.activate(self.definition(fields))
+        vectors = self.library.vectors()
+        rows = vectors.rows_of(ids)
+        present = vectors.ids[rows]
+        if len(rows) == 0:  # nothing of the sample is embedded yet
+            return sections_from_grouping(ids, _empty_grouping(active.definition.values, len(ids)))
+        grouping = group_by_lens(project(active.matrix, vectors.matrix[rows]), active.anchors, active.definition.values)
+        value = np.full(len(ids), -1, dtype=np.int64)
+        score = np.zeros(len(ids), dtype=np.float32)
+        margin = np.zeros(len(ids), dtype=np.float32)
+        unsure = np.zeros(len(ids), dtype=bool)
+        position = {int(pid): n for n, pid in enumerate(ids)}
+        for row, pid in enumerate(present):
+            n = position[int(pid)]
+            value[n], score[n] = grouping.value[row], grouping.score[row]
+            margin[n], unsure[n] = grouping.margin[row], grouping.unsure[row]
+        aligned = type(grouping)(grouping.values, value, score, margin, unsure, grouping.threshold)
+        return sections_from_grouping(ids, aligned)
+
+    def import_lens(self, path: str, replace: bool = False) -> str:
+        """Read a lens file (TOML or JSON) and save it; returns its name."""
+        return str(self.service.import_lens(path, replace=replace).name)
+
+    def export_lens(self, name: str, path: str) -> None:
+        self.service.export_lens(name, path)
 
     def similar(self, lens: str, path: str, limit: int, search_filter: Any = None) -> list[Any] | None:
         """'More like this' through a lens, or None when the service cannot do it."""

@@ -25,6 +25,15 @@ from PySide6.QtCore import (
 
 from photolens.browse import PhotoRow, sort_rows
 
+#: The orders the grid offers: (the store's sort mode, descending). Dates are newest first by default.
+SORTS = {"relevance": ("relevance", False), "newest": ("date", True), "oldest": ("date", False),
+         "name": ("name", False)}
+
+
+def core_sort(mode: str) -> tuple[str, bool]:
+    """The store's (mode, descending) for a grid order; unknown names (old settings) sort newest first."""
+    return SORTS.get(mode, SORTS["newest"])
+
 
 class Roles(IntEnum):
     PhotoId = Qt.ItemDataRole.UserRole + 1
@@ -35,6 +44,9 @@ class Roles(IntEnum):
     Row = Qt.ItemDataRole.UserRole + 6  # the PhotoRow itself
     Thumbnail = Qt.ItemDataRole.UserRole + 7  # QPixmap or None; asking requests it
     ThumbnailFailed = Qt.ItemDataRole.UserRole + 8  # reason (str) or None
+    Weak = Qt.ItemDataRole.UserRole + 9  # a search result below the relevance cutoff
+    FirstWeak = Qt.ItemDataRole.UserRole + 10  # the first weak result in relevance order: the line is drawn here
+    Paint = Qt.ItemDataRole.UserRole + 11  # (thumbnail or None, failure or None, weak, first weak, name): one call
 
 
 _ROLE_NAMES = {r: r.name.encode() for r in Roles}
@@ -49,7 +61,8 @@ class PhotoListModel(QAbstractListModel):
         self._rows_of_key: dict[str, list[int]] | None = None
         self._thumbnails = thumbnails
         self._sort = "relevance"
-        self._descending = False
+        self._weak: frozenset[int] = frozenset()
+        self._first_weak = -1
         self._changed_rows: set[int] = set()
         self._flush = QTimer(self)
         self._flush.setSingleShot(True)
@@ -75,6 +88,17 @@ class PhotoListModel(QAbstractListModel):
         if row < 0 or row >= len(self._rows):
             return None
         item = self._rows[row]
+        if role == Roles.Paint:  # everything the delegate paints, in one call (it runs for every visible cell)
+            loader = self._thumbnails
+            pixmap = failed = None
+            if loader is not None:
+                pixmap = loader.pixmap(item.cache_key)
+                if pixmap is None:
+                    failed = loader.failure(item.cache_key)
+                    if failed is None:
+                        loader.request(item.cache_key, item.path)
+            weak = item.id in self._weak
+            return pixmap, failed, weak, weak and row == self._first_weak, item.name
         if role == Roles.Thumbnail:
             if self._thumbnails is None:
                 return None
@@ -96,12 +120,17 @@ class PhotoListModel(QAbstractListModel):
             return item.score
         if role == Roles.Date:
             return item.date
+        if role == Roles.Weak:
+            return item.id in self._weak
+        if role == Roles.FirstWeak:
+            return row == self._first_weak
         if role == Roles.ThumbnailFailed:
             return None if self._thumbnails is None else self._thumbnails.failure(item.cache_key)
         if role == Qt.ItemDataRole.ToolTipRole:
             lines = [item.path, item.date.strftime("%Y-%m-%d %H:%M")]
             if item.score is not None:
-                lines.append(f"score {item.score:.3f}")
+                weak = " (weak match)" if item.id in self._weak else ""
+                lines.append(f"score {item.score:.2f}{weak}")
             return "\n".join(lines)
         if role == Qt.ItemDataRole.DecorationRole:
             return None if self._thumbnails is None else self._thumbnails.pixmap(item.cache_key)
@@ -139,17 +168,39 @@ class PhotoListModel(QAbstractListModel):
     def row_of_id(self, photo_id: int) -> int:
         return next((i for i, r in enumerate(self._rows) if r.id == photo_id), -1)
 
-    def set_rows(self, rows: Iterable[PhotoRow], sort: str | None = None, descending: bool | None = None) -> None:
-        """Replace everything (rows are sorted by the current or given mode)."""
+    def set_rows(self, rows: Iterable[PhotoRow], sort: str | None = None, weak: Iterable[int] = ()) -> None:
+        """Replace everything (rows are sorted by the current or given grid order). ``weak``: ids of search
+        results below the relevance cutoff (dimmed, after the line in relevance order)."""
         if sort is not None:
             self._sort = sort
-        if descending is not None:
-            self._descending = descending
         self.beginResetModel()
-        self._rows = sort_rows(list(rows), self._sort, self._descending)
-        self._rows_of_key = None
+        self._weak = frozenset(weak)
+        mode, descending = core_sort(self._sort)
+        self._rows = sort_rows(list(rows), mode, descending)
+        if mode == "relevance" and self._weak:  # matches first, then the weak ones, each best first
+            self._rows = [r for r in self._rows if r.id not in self._weak] + [r for r in self._rows if r.id in self._weak]
+        self._rows_of_key = _key_index(self._rows)
         self._changed_rows.clear()
+        self._find_first_weak()
         self.endResetModel()
+
+    def set_weak(self, weak: Iterable[int]) -> None:
+        self._weak = frozenset(weak)
+        self._find_first_weak()
+
+    @property
+    def weak_count(self) -> int:
+        return sum(1 for r in self._rows if r.id in self._weak)
+
+    @property
+    def first_weak(self) -> int:
+        """Row of the first weak result when the grid is in relevance order, else -1."""
+        return self._first_weak
+
+    def _find_first_weak(self) -> None:
+        self._first_weak = -1
+        if self._weak and self._sort == "relevance":
+            self._first_weak = next((n for n, r in enumerate(self._rows) if r.id in self._weak), -1)
 
     def append_rows(self, rows: Sequence[PhotoRow]) -> None:
         """Add rows at the end as they are (already sorted by the producer)."""
@@ -158,23 +209,29 @@ class PhotoListModel(QAbstractListModel):
         first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
         self._rows.extend(rows)
-        if self._rows_of_key is not None:  # extend the key index instead of rebuilding it
+        if self._rows_of_key is not None:  # extend the key index chunk by chunk (no 100k-row rebuild in a frame)
             for n, r in enumerate(rows, start=first):
                 self._rows_of_key.setdefault(r.cache_key, []).append(n)
+        if self._first_weak < 0 and self._weak and self._sort == "relevance":
+            self._first_weak = next((n for n, r in enumerate(rows, start=first) if r.id in self._weak), -1)
         self.endInsertRows()
 
     def clear(self) -> None:
         self.set_rows([])
 
-    def sort_by(self, mode: str, descending: bool = False) -> None:
-        self._sort, self._descending = mode, descending
+    def sort_by(self, mode: str) -> None:
+        self._sort = mode
         if not self._rows:
             return
         self.layoutAboutToBeChanged.emit()
         old = self.persistentIndexList()
         old_ids = [self._rows[i.row()].id if i.isValid() else None for i in old]
-        self._rows = sort_rows(self._rows, self._sort, descending)
-        self._rows_of_key = None
+        core, descending = core_sort(mode)
+        self._rows = sort_rows(self._rows, core, descending)
+        if core == "relevance" and self._weak:  # matches first, then the weak ones, each best first
+            self._rows = [r for r in self._rows if r.id not in self._weak] + [r for r in self._rows if r.id in self._weak]
+        self._rows_of_key = _key_index(self._rows)
+        self._find_first_weak()
         position = {r.id: n for n, r in enumerate(self._rows)}
         self.changePersistentIndexList(old, [self.index(position[i], 0) if i in position else QModelIndex()
                                              for i in old_ids])
@@ -183,10 +240,7 @@ class PhotoListModel(QAbstractListModel):
     # ---- thumbnails
     def _thumbnail_changed(self, key: str) -> None:
         if self._rows_of_key is None:
-            index: dict[str, list[int]] = {}
-            for n, r in enumerate(self._rows):
-                index.setdefault(r.cache_key, []).append(n)
-            self._rows_of_key = index
+            self._rows_of_key = _key_index(self._rows)
         rows = self._rows_of_key.get(key)
         if rows:
             self._changed_rows.update(rows)
@@ -201,3 +255,11 @@ class PhotoListModel(QAbstractListModel):
         if rows:
             roles = [int(Roles.Thumbnail), int(Qt.ItemDataRole.DecorationRole), int(Roles.ThumbnailFailed)]
             self.dataChanged.emit(self.index(rows[0], 0), self.index(rows[-1], 0), roles)
+
+
+def _key_index(rows: Sequence[PhotoRow]) -> dict[str, list[int]]:
+    """Cache key → rows showing it (a thumbnail that arrives repaints exactly those)."""
+    index: dict[str, list[int]] = {}
+    for n, r in enumerate(rows):
+        index.setdefault(r.cache_key, []).append(n)
+    return index

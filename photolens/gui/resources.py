@@ -1,21 +1,25 @@
-"""Finding the app's resource files (icon, stylesheet) in a checkout, an installed package or a bundle."""
+"""Finding the app's resource files (icons, stylesheet): package data in ``photolens/resources``.
+
+:mod:`importlib.resources` finds them wherever the package is (a checkout, an installed wheel, a
+PyInstaller bundle); Qt needs real file paths, which every one of those layouts provides.
+"""
 
 from __future__ import annotations
 
 import sys
+from importlib import resources
 from pathlib import Path
-
-_PACKAGE = Path(__file__).resolve().parents[1]  # .../photolens
 
 
 def resource_dirs() -> list[Path]:
-    """Where ``resources/`` may be, first hit wins: a PyInstaller bundle, the source checkout, package data."""
+    """Where the resources may be, first hit wins: the package's own data, then a PyInstaller bundle's copy."""
     dirs = []
+    packaged = resources.files("photolens").joinpath("resources")
+    if isinstance(packaged, Path):
+        dirs.append(packaged)
     bundle = getattr(sys, "_MEIPASS", None)
     if bundle:
-        dirs.append(Path(bundle) / "resources")
-    dirs.append(_PACKAGE.parent / "resources")
-    dirs.append(_PACKAGE / "data")
+        dirs.append(Path(bundle) / "photolens" / "resources")
     return dirs
 
 

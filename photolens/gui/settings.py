@@ -13,7 +13,7 @@ from pathlib import Path
 
 from photolens.config import data_dir
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: sort "date" became "newest" / "oldest" (newest first by default)
 
 
 @dataclass
@@ -22,7 +22,7 @@ class GuiSettings:
     thumbnail_cache_mb: int = 1024  # disk
     memory_cache_mb: int = 192  # RAM, decoded thumbnails
     zoom: int = 160  # thumbnail size in the grid, px
-    sort: str = "date"
+    sort: str = "newest"
     result_limit: int = 200
     resume_index: bool = False  # an indexing run was interrupted: resume it at the next start
     cluster_k: int = 0  # 0 = automatic
@@ -33,8 +33,8 @@ class GuiSettings:
         self.zoom = max(64, min(self.zoom, 384))
         self.result_limit = max(10, min(self.result_limit, 10_000))
         self.cluster_k = max(0, min(self.cluster_k, 50))
-        if self.sort not in ("relevance", "date", "name"):
-            self.sort = "date"
+        if self.sort not in ("relevance", "newest", "oldest", "name"):
+            self.sort = "newest"
         return self
 
 
@@ -63,7 +63,9 @@ def _coerce(value: object, default: object) -> object:
 
 
 def _migrate(values: dict[str, object], version: int) -> dict[str, object]:
-    """Upgrade stored values from ``version`` to SCHEMA_VERSION, one step at a time (none needed yet)."""
+    """Upgrade stored values from ``version`` to SCHEMA_VERSION, one step at a time."""
+    if version < 2 and values.get("sort") == "date":
+        values = {**values, "sort": "newest"}  # version 1 sorted dates oldest first; newest first is the default now
     return values
 
 

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, Qt, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 
 from photolens.config import data_dir
@@ -117,6 +117,21 @@ def render_thumbnail(path: str, size: int) -> Any:
     return image
 
 
+def _render_or_null(path: str, size: int) -> QImage:
+    try:
+        return pil_to_qimage(render_thumbnail(path, size))
+    except Exception:  # noqa: BLE001 - shown as "cannot preview"
+        return QImage()
+
+
+def load_full_image(path: str) -> QImage:
+    """The whole photo, upright, as a QImage (for the viewer's 100 % zoom). Raises ImageError."""
+    from photolens.imaging import load_oriented
+
+    image, _ = load_oriented(path)
+    return pil_to_qimage(image)
+
+
 def pil_to_qimage(image: Any) -> QImage:
     """An RGB PIL image as a QImage that owns its pixels (safe to pass between threads)."""
     rgb = image if image.mode == "RGB" else image.convert("RGB")
@@ -177,25 +192,11 @@ class _Drainer(QRunnable):
         self._loader = loader
 
     def run(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            from photolens.gui.tasks import lower_thread_priority
+
+            lower_thread_priority()  # decoding yields the CPU to the GUI thread's painting
         self._loader._drain()
-
-
-class _PreviewJob(QRunnable):
-    def __init__(self, loader: ThumbnailLoader, key: str, path: str, size: int, generation: int):
-        super().__init__()
-        self.setAutoDelete(True)
-        self._args = (loader, key, path, size, generation)
-
-    def run(self) -> None:
-        loader, key, path, size, generation = self._args
-        if generation != loader._preview_generation:
-            return  # another photo was selected meanwhile
-        try:
-            image = pil_to_qimage(render_thumbnail(path, size))
-        except Exception as exc:  # noqa: BLE001 - shown as "cannot preview"
-            loader._preview_out.emit(key, QImage(), generation, str(exc))
-            return
-        loader._preview_out.emit(key, image, generation, "")
 
 
 class ThumbnailLoader(QObject):
@@ -205,12 +206,12 @@ class ThumbnailLoader(QObject):
     failed = Signal(str)
     preview_ready = Signal(str, QPixmap)  # key, pixmap (null when the photo cannot be decoded)
     _out = Signal(str, QImage, str)  # worker → GUI thread: key, image, error
-    _preview_out = Signal(str, QImage, int, str)
 
-    def __init__(self, pool: Any, cache_dir: Path | None = None, memory_bytes: int = 192 * 1024 * 1024,
+    def __init__(self, runner: Any, cache_dir: Path | None = None, memory_bytes: int = 192 * 1024 * 1024,
                  size: int = THUMB_SIZE, parent: QObject | None = None):
         super().__init__(parent)
-        self.pool = pool
+        self.runner = runner
+        self.pool = runner.pools.thumbnails
         self.size = size
         self.disk = ThumbnailDiskCache(cache_dir or default_cache_dir(), size)
         self.memory = PixmapCache(memory_bytes)
@@ -219,11 +220,10 @@ class ThumbnailLoader(QObject):
         self._in_flight: set[str] = set()
         self._drainers = 0
         self._failed: dict[str, str] = {}
-        self._preview_generation = 0
+        self.display_size = 0  # when set (the grid's cell), workers deliver thumbnails already at that size
         self.dropped = 0  # requests dropped as stale (scrolled past)
         self.generated = 0  # thumbnails decoded from the original (disk-cache misses)
         self._out.connect(self._on_out)
-        self._preview_out.connect(self._on_preview_out)
 
     # ---- GUI thread
     def pixmap(self, key: str) -> QPixmap | None:
@@ -248,7 +248,7 @@ class ThumbnailLoader(QObject):
                 self._drainers += 1
                 start = True
         if start:
-            self.pool.start(_Drainer(self))
+            self.runner.submit("thumbnails", _Drainer(self))
 
     def cancel_pending(self) -> None:
         """Drop every request not yet started (e.g. the grid now shows something else)."""
@@ -263,8 +263,18 @@ class ThumbnailLoader(QObject):
 
     def request_preview(self, key: str, path: str, size: int = PREVIEW_SIZE) -> None:
         """A large image for the details pane; only the latest request is delivered."""
-        self._preview_generation += 1
-        self.pool.start(_PreviewJob(self, key, path, size, self._preview_generation), 1)
+        def done(image: QImage) -> None:
+            self.preview_ready.emit(key, QPixmap.fromImage(image) if not image.isNull() else QPixmap())
+
+        self.runner.run("preview", "thumbnails", lambda: _render_or_null(path, size), done,
+                        lambda _exc: self.preview_ready.emit(key, QPixmap()))
+
+    def set_display_size(self, size: int) -> None:
+        """The grid's thumbnail size: thumbnails decoded from now on arrive at it. Zooming in empties the
+        memory cache (small ones would look blurred); zooming out keeps it (they are scaled down)."""
+        if size > self.display_size and self.display_size:
+            self.memory.clear()
+        self.display_size = size
 
     def set_memory_limit(self, max_bytes: int) -> None:
         self.memory.set_limit(max_bytes)
@@ -283,12 +293,6 @@ class ThumbnailLoader(QObject):
         self.memory.put(key, QPixmap.fromImage(image))
         self.ready.emit(key)
 
-    @Slot(str, QImage, int, str)
-    def _on_preview_out(self, key: str, image: QImage, generation: int, error: str) -> None:
-        if generation != self._preview_generation:
-            return
-        self.preview_ready.emit(key, QPixmap() if image.isNull() else QPixmap.fromImage(image))
-
     # ---- worker threads
     def _next(self) -> tuple[str, str] | None:
         with self._lock:
@@ -305,6 +309,7 @@ class ThumbnailLoader(QObject):
             if job is None:
                 return
             key, path = job
+            display = self.display_size
             image = self.disk.load(key)
             error = ""
             if image is None:
@@ -317,4 +322,7 @@ class ThumbnailLoader(QObject):
                     self.disk.store(key, thumb)
                     image = pil_to_qimage(thumb)
                     self.generated += 1
+            if display and not image.isNull() and max(image.width(), image.height()) > display:
+                image = image.scaled(display, display, Qt.AspectRatioMode.KeepAspectRatio,
+                                     Qt.TransformationMode.SmoothTransformation)  # here, not in a paint
             self._out.emit(key, image, error)

@@ -79,14 +79,13 @@ class LensService:
         return None if text is None else LensDefinition.from_json(text, source=f"saved lens {name!r}")
 
     def get_lens(self, name: str) -> LensDefinition:
-        """A saved lens, or a preset of that name (saved on first use so it appears in the list)."""
+        """A saved lens, or a preset of that name. Looking a preset up saves nothing: it is saved when it is
+        first used successfully (:meth:`remember_preset`), so a failed command leaves no trace."""
         definition = self.saved(name)
         if definition is not None:
             return definition
         if name in list_presets():
-            definition = load_preset(name)
-            self.save_lens(definition)
-            return definition
+            return load_preset(name)
         saved = [d.name for d in self.list_lenses()]
         raise LensError(
             f"No lens called {name!r}. Saved: {', '.join(saved) or 'none'}. Presets: {', '.join(list_presets())}. "
@@ -98,7 +97,8 @@ class LensService:
             row = session.scalar(select(Lens).where(Lens.name == definition.name))
             if row is not None and not replace:
                 raise LensDefinitionError(
-                    f"A lens called {definition.name!r} already exists; delete it first or choose another name."
+                    f"A lens called {definition.name!r} already exists; replace it (--replace), delete it first "
+                    "or choose another name."
                 )
             if row is None:
                 session.add(Lens(name=definition.name, definition=definition.to_json()))
@@ -151,9 +151,30 @@ class LensService:
                 warning = (f"The words of lens {definition.name!r} barely change the model's embedding "
                            f"(spread {word_spread:.4f}): its groups will be unreliable. Try more distinct words.")
             active = ActiveLens(definition, matrix, anchors, loss, space, warning)
-            if self.saved(definition.name) is not None and self.saved(definition.name) == definition:
+            if self._is_current(definition):
                 self._active[definition.name] = active
             return active
+
+    def _is_current(self, definition: LensDefinition) -> bool:
+        """True when ``definition`` is what its name stands for (the saved lens, or the unsaved preset)."""
+        saved = self.saved(definition.name)
+        if saved is not None:
+            return saved == definition
+        return definition.name in list_presets() and load_preset(definition.name) == definition
+
+    def remember_preset(self, lens: str | LensDefinition) -> None:
+        """Save a preset the first time it was used successfully, with its fit (so it shows in the lists and
+        is not fitted again); anything else is left alone."""
+        name = lens if isinstance(lens, str) else lens.name
+        if self.saved(name) is not None or name not in list_presets():
+            return
+        with self._lock:
+            active = self._active.get(name)
+        definition = load_preset(name)
+        with self.library.db.session() as session:
+            session.add(Lens(name=name, definition=definition.to_json()))
+        if active is not None and active.definition == definition:
+            self._store_fit(name, definition_hash(definition), active.matrix, active.loss)
 
     def _stored_fit(self, name: str, digest: str, dim_in: int) -> tuple[np.ndarray | None, float]:
         with self.library.db.session() as session:
@@ -193,6 +214,7 @@ class LensService:
             "dim_out": active.matrix.shape[0],
             "loss": active.loss,
             "prompts": len(active.definition.prompts()),
+            "warning": active.warning,
         }
 
     # ------------------------------------------------------------------ use
@@ -205,9 +227,11 @@ class LensService:
     ) -> list[SearchHit]:
         """Text (or photo-term) query projected into the lens space too."""
         active = self.activate(lens)
-        return self.library.search_vector(
+        hits = self.library.search_vector(
             self.library.query_vector(query), limit, search_filter, space=active.space
         )
+        self.remember_preset(lens)
+        return hits
 
     def similar(
         self,
@@ -218,13 +242,15 @@ class LensService:
     ) -> list[SearchHit]:
         active = self.activate(lens)
         pid = self.library.photo_id(path)
-        return self.library.search_vector(
+        hits = self.library.search_vector(
             self.library.photo_vector(path),
             limit,
             search_filter,
             exclude={pid} if pid is not None else None,
             space=active.space,
         )
+        self.remember_preset(lens)
+        return hits
 
     def lens_vectors(
         self, lens: str | LensDefinition, photo_ids: np.ndarray | None = None
@@ -251,7 +277,9 @@ class LensService:
         photos without a vector get value -1 (in no section)."""
         active, ids, vectors = self.lens_vectors(lens, photo_ids)
         grouping = group_by_lens(vectors, active.anchors, active.definition.values, unsure_margin)
-        return _align(grouping, ids, photo_ids)
+        aligned = _align(grouping, ids, photo_ids)
+        self.remember_preset(lens)
+        return aligned
 
     def cluster(
         self, lens: str | LensDefinition, photo_ids: np.ndarray | None = None, k: int | None = None
@@ -263,9 +291,10 @@ class LensService:
         if k is not None and not 1 <= k <= len(ids):
             raise LensError(f"k must lie between 1 and the number of photos ({len(ids)}).")
         result = cluster(vectors, k=k, anchors=active.anchors, values=active.definition.values)
-        if photo_ids is None or len(ids) == len(photo_ids):
-            return result
-        return _align_clustering(result, ids, np.asarray(photo_ids, dtype=np.int64))
+        if photo_ids is not None and len(ids) != len(photo_ids):
+            result = _align_clustering(result, ids, np.asarray(photo_ids, dtype=np.int64))
+        self.remember_preset(lens)
+        return result
 
     def grouped_ids(self, lens: str | LensDefinition, photo_ids: np.ndarray | None = None):
         """Convenience for the CLI: the ids the rows of :meth:`group` / :meth:`cluster` refer to."""

@@ -11,7 +11,7 @@ import contextlib
 import datetime as dt
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect, make_url, text
@@ -23,6 +23,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from photolens.errors import DatabaseError, DatabaseLockedError, SchemaTooNewError
 
 BUSY_TIMEOUT_S = 10.0
+#: Called before every session opens when set. The GUI's test mode sets it to a check that raises on the
+#: GUI thread (photolens.gui.guard), so database work there is caught by the tests, not by users.
+session_hook: Callable[[], None] | None = None
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -185,6 +188,8 @@ class Database:
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
         """A transaction: committed on success, rolled back on error, driver errors translated."""
+        if session_hook is not None:
+            session_hook()
         session = self._sessions()
         try:
             yield session

@@ -1,21 +1,20 @@
 """Export photos (a selection, a group or a cluster) into a folder as copies or links.
 
-The copying is :func:`photolens.export.export_photos` run on a pool thread; originals are never touched and
-name clashes are renamed or skipped, never overwritten.
+The copying is :func:`photolens.export.export_photos` run on the app's task runner (``io`` pool, so a long
+copy never holds up the database or the model); cancel stops it between two files. Originals are never
+touched and name clashes are renamed or skipped, never overwritten.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Signal, Slot
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -28,49 +27,21 @@ from PySide6.QtWidgets import (
 )
 
 from photolens.export import ExportResult, export_photos
-
-
-class _ExportSignals(QObject):
-    progress = Signal(int, int)
-    done = Signal(object)
-    failed = Signal(str)
-
-
-class _ExportJob(QRunnable):
-    def __init__(self, sources: list[str], destination: str, mode: str, clash: str, cancel: threading.Event,
-                 signals: _ExportSignals):
-        super().__init__()
-        self.args = (sources, destination, mode, clash, cancel)
-        self.signals = signals
-
-    def run(self) -> None:
-        sources, destination, mode, clash, cancel = self.args
-        result = ExportResult()
-        try:
-            for event in export_photos(sources, destination, mode, clash, cancel):
-                result = event.result
-                self.signals.progress.emit(event.done, event.total)
-        except Exception as exc:  # noqa: BLE001 - ExportError and OS errors, shown in the dialog
-            self.signals.failed.emit(str(exc))
-            return
-        self.signals.done.emit(result)
+from photolens.gui.dialogs import ask
 
 
 class ExportDialog(QDialog):
     finished_export = Signal(object)  # ExportResult
 
-    def __init__(self, sources: list[str], pool: Any, title: str = "", destination: str = "",
+    def __init__(self, sources: list[str], runner: Any, title: str = "", destination: str = "",
                  parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Export photos")
         self.sources = list(dict.fromkeys(sources))
-        self.pool = pool
+        self.runner = runner
         self.result_data: ExportResult | None = None
-        self._cancel = threading.Event()
-        self._signals = _ExportSignals()
-        self._signals.progress.connect(self._on_progress)
-        self._signals.done.connect(self._on_done)
-        self._signals.failed.connect(self._on_failed)
+        self.cancelled = False
+        self._last = ExportResult()
 
         what = f"{len(self.sources):,} photo{'s' if len(self.sources) != 1 else ''}"
         self.heading = QLabel(f"Export {what}" + (f" from “{title}”" if title else ""))
@@ -134,8 +105,7 @@ class ExportDialog(QDialog):
         return "skip" if self.skip.isChecked() else "rename"
 
     def _choose(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export to folder", self.destination.text() or
-                                                  os.path.expanduser("~"))
+        folder = ask.pick_folder(self, "Export to folder", self.destination.text())
         if folder:
             self.destination.setText(folder)
 
@@ -149,15 +119,23 @@ class ExportDialog(QDialog):
         self.progress.setVisible(True)
         self.progress.setValue(0)
         self.status.setText("Exporting…")
-        self._cancel.clear()
-        self.pool.start(_ExportJob(self.sources, destination, self.mode, self.clash, self._cancel, self._signals))
+        self.cancelled = False
+        sources, mode, clash = self.sources, self.mode, self.clash
 
-    @Slot(int, int)
-    def _on_progress(self, done: int, total: int) -> None:
+        def export(context: Any) -> ExportResult:
+            result = ExportResult()
+            for event in export_photos(sources, destination, mode, clash, context.cancel_event):
+                result = event.result
+                context.progress((event.done, event.total, result))
+            return result
+
+        self.runner.run("export", "io", export, self._on_done, self._on_failed, self._on_progress, with_context=True)
+
+    def _on_progress(self, value: tuple[int, int, ExportResult]) -> None:
+        done, total, self._last = value
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
 
-    @Slot(object)
     def _on_done(self, result: ExportResult) -> None:
         self._running = False
         self.result_data = result
@@ -170,20 +148,21 @@ class ExportDialog(QDialog):
         problems = result.failed[:5] + result.skipped[:5]
         if problems:
             text += "\n" + "\n".join(f"{os.path.basename(s)}: {r}" for s, r in problems)
-        if self._cancel.is_set():
+        if self.cancelled:
             text = "Cancelled. " + text
         self.status.setText(text)
         self.close_button.setText("Close")
         self.finished_export.emit(result)
 
-    @Slot(str)
-    def _on_failed(self, error: str) -> None:
+    def _on_failed(self, error: BaseException) -> None:
         self._running = False
         self.export_button.setEnabled(True)
-        self.status.setText(error)
+        self.status.setText(str(error))
 
     def _close_or_cancel(self) -> None:
-        if self._running:
-            self._cancel.set()
+        if self._running:  # stop between two files and say what was done
+            self.runner.cancel("export")
+            self.cancelled = True
+            self._on_done(self._last)
         else:
             self.reject()

@@ -1,5 +1,6 @@
-"""The lens editor: name, description, value words, templates, presets; validation messages as you type
-and a live preview of the groups on a sample of the library."""
+"""The lens editor: name, description, value words, templates, presets; validation messages once you have
+typed something (not before) and a live preview of the groups on a sample of the library, run on the
+app's task runner (a newer preview replaces an older one; closing the editor cancels it)."""
 
 from __future__ import annotations
 
@@ -22,27 +23,29 @@ from PySide6.QtWidgets import (
 
 from photolens.gui.lens_adapter import LensAdapter, LensFields
 from photolens.gui.widgets.sections_view import SectionData, SectionsView
-from photolens.gui.workers import TaskRunner
 
 PREVIEW_DELAY_MS = 700
+PREVIEW_CHANNEL = "lens-preview"
+HINT = "Give the lens a name and at least two words, one per line."
 
 
 class LensEditorDialog(QDialog):
     saved = Signal(str)  # lens name
 
-    def __init__(self, adapter: LensAdapter, pool: Any, thumbnails: Any,
+    def __init__(self, adapter: LensAdapter, runner: Any, thumbnails: Any,
                  preview: Callable[[LensFields], list[SectionData]] | None = None,
-                 fields: LensFields | None = None, parent: QWidget | None = None):
+                 fields: LensFields | None = None, parent: QWidget | None = None, presets: list[str] | None = None):
         super().__init__(parent)
         self.setWindowTitle("Edit lens" if fields else "New lens")
         self.adapter = adapter
-        self.pool = pool
+        self.runner = runner
         self.preview_fn = preview
-        self.runner = TaskRunner(self)
+        self.touched = bool(fields)  # validation messages only once there is something to judge
+        self.finished.connect(lambda _r: self.runner.cancel(PREVIEW_CHANNEL))
 
         self.presets = QComboBox()
         self.presets.addItem("Start from a preset…", None)
-        for name in adapter.presets():
+        for name in presets or []:
             self.presets.addItem(name, name)
         self.presets.currentIndexChanged.connect(self._load_preset)
         self.name = QLineEdit()
@@ -112,10 +115,10 @@ class LensEditorDialog(QDialog):
     def _load_preset(self, _index: int) -> None:
         name = self.presets.currentData()
         if name:
-            try:
-                self.set_fields(self.adapter.preset(name))
-            except Exception as exc:  # noqa: BLE001 - a broken preset file: say so
-                self.validation.setText(str(exc))
+            self.touched = True
+            adapter = self.adapter
+            self.runner.run("lens-preset", "db", lambda: adapter.preset(name), self.set_fields,
+                            lambda exc: self.validation.setText(str(exc)))  # a broken preset file: say so
 
     # ---- validation and preview
     @property
@@ -123,9 +126,13 @@ class LensEditorDialog(QDialog):
         return self.adapter.validate(self.fields())
 
     def _changed(self, *_args: object) -> None:
+        fields = self.fields()
+        if fields.name.strip() or fields.values or fields.templates or fields.description.strip():
+            self.touched = True
         error = self.error
-        self.validation.setText(error or "✓ Valid lens")
-        self.validation.setProperty("error", bool(error))
+        shown = error if self.touched else None
+        self.validation.setText(shown or ("✓ Valid lens" if error is None else HINT))
+        self.validation.setProperty("error", bool(shown))
         self.validation.style().unpolish(self.validation)
         self.validation.style().polish(self.validation)
         self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(error is None and self.adapter.available)
@@ -133,14 +140,15 @@ class LensEditorDialog(QDialog):
             self._timer.start()
         else:
             self._timer.stop()
-            self.runner.invalidate("preview")
+            self.runner.cancel(PREVIEW_CHANNEL)
 
     def refresh_preview(self) -> None:
         if self.preview_fn is None or self.error is not None:
             return
         fields = self.fields()
         self.preview_view.set_message("Grouping a sample of your photos…")
-        self.runner.run("preview", self.pool, lambda: self.preview_fn(fields), self._show_preview,
+        preview = self.preview_fn
+        self.runner.run(PREVIEW_CHANNEL, "model", lambda: preview(fields), self._show_preview,
                         lambda exc: self.preview_view.set_message(f"No preview: {exc}"))
 
     def _show_preview(self, sections: list[SectionData]) -> None:
@@ -150,12 +158,18 @@ class LensEditorDialog(QDialog):
     def save(self) -> None:
         error = self.error
         if error:
+            self.touched = True
             self.validation.setText(error)
             return
-        try:
-            self.adapter.save(self.fields())
-        except Exception as exc:  # noqa: BLE001 - the service's message, shown as is
-            self.validation.setText(str(exc))
-            return
-        self.saved.emit(self.fields().name.strip())
+        fields, adapter = self.fields(), self.adapter
+        self.buttons.setEnabled(False)
+        self.runner.run("lens-save", "db", lambda: adapter.save(fields), lambda _r: self._saved(fields.name.strip()),
+                        self._save_failed)
+
+    def _saved(self, name: str) -> None:
+        self.saved.emit(name)
         self.accept()
+
+    def _save_failed(self, exc: BaseException) -> None:
+        self.buttons.setEnabled(True)
+        self.validation.setText(str(exc))

@@ -3,14 +3,11 @@ network exists, or a local folder / checkpoint). Browsing, dates and folders wor
 
 from __future__ import annotations
 
-import os
-import threading
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -21,27 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from photolens.embedding.spec import ModelSpec, parse_model_spec, weights_status
+from photolens.gui.dialogs import ask
 from photolens.gui.model_setup import can_download, describe_size, download_weights
-
-
-class _DownloadSignals(QObject):
-    progress = Signal(int, int)
-    done = Signal(str)
-    failed = Signal(str)
-
-
-class _DownloadJob(QRunnable):
-    def __init__(self, spec: ModelSpec, signals: _DownloadSignals, cancel: threading.Event, downloader: Any):
-        super().__init__()
-        self.spec, self.signals, self.cancel, self.downloader = spec, signals, cancel, downloader
-
-    def run(self) -> None:
-        try:
-            path = self.downloader(self.spec, lambda done, total: self.signals.progress.emit(done, total), self.cancel)
-        except Exception as exc:  # noqa: BLE001 - shown in the dialog
-            self.signals.failed.emit(str(exc))
-            return
-        self.signals.done.emit(str(path))
 
 
 def validate_choice(spec_text: str) -> str | None:
@@ -59,27 +37,24 @@ def validate_choice(spec_text: str) -> str | None:
 
 
 class ModelMissingDialog(QDialog):
-    """``chosen_spec`` is set when the user provided weights (download finished or a local choice)."""
+    """``chosen_spec`` is set when the user provided weights (download finished or a local choice).
+    The download runs on the app's task runner (``io`` pool) and stops when cancelled."""
 
     model_chosen = Signal(str)
 
-    def __init__(self, spec: ModelSpec, message: str, pool: Any, parent: QWidget | None = None,
-                 downloader: Any = download_weights):
+    def __init__(self, spec: ModelSpec, message: str, runner: Any, parent: QWidget | None = None,
+                 downloader: Any = download_weights, ready: bool = False):
         super().__init__(parent)
-        self.setWindowTitle("Model needed for search")
+        self.setWindowTitle("Search model" if ready else "Model needed for search")
         self.setObjectName("modelDialog")
         self.spec = spec
-        self.pool = pool
+        self.runner = runner
         self.downloader = downloader
         self.chosen_spec: str | None = None
-        self._cancel = threading.Event()
-        self._signals = _DownloadSignals()
-        self._signals.progress.connect(self._on_progress)
-        self._signals.done.connect(self._on_done)
-        self._signals.failed.connect(self._on_failed)
+        self.downloading = False
 
-        heading = QLabel(f"<h3>The search model is not installed</h3>"
-                         f"<p>Model: <b>{spec.text}</b> ({describe_size(spec)})</p>")
+        title = "The search model is ready" if ready else "The search model is not installed"
+        heading = QLabel(f"<h3>{title}</h3><p>Model: <b>{spec.text}</b> ({describe_size(spec)})</p>")
         heading.setTextFormat(Qt.TextFormat.RichText)
         heading.setWordWrap(True)
         self.message = QLabel(message)
@@ -96,7 +71,7 @@ class ModelMissingDialog(QDialog):
         self.progress.setVisible(False)
 
         self.download_button = QPushButton(f"Download ({describe_size(spec)})")
-        self.download_button.setVisible(can_download(spec))
+        self.download_button.setVisible(can_download(spec) and not ready)
         self.download_button.clicked.connect(self.start_download)
         self.folder_button = QPushButton("Use a model folder…")
         self.folder_button.setToolTip("A folder with open_clip_config.json and the weights (.safetensors/.bin)")
@@ -106,7 +81,7 @@ class ModelMissingDialog(QDialog):
         self.arch.setMaximumWidth(160)
         self.file_button = QPushButton("Use a checkpoint file…")
         self.file_button.clicked.connect(self.choose_checkpoint)
-        self.skip_button = QPushButton("Continue without a model")
+        self.skip_button = QPushButton("Close" if ready else "Continue without a model")
         self.skip_button.clicked.connect(self.reject)
 
         row = QHBoxLayout()
@@ -114,7 +89,8 @@ class ModelMissingDialog(QDialog):
         row.addWidget(self.folder_button)
         row.addStretch(1)
         checkpoint = QHBoxLayout()
-        checkpoint.addWidget(QLabel("Or a checkpoint file of the architecture"))
+        checkpoint.addWidget(QLabel("Or a checkpoint file of the architecture" if not ready else
+                                    "Or use another model: a checkpoint file of the architecture"))
         checkpoint.addWidget(self.arch)
         checkpoint.addWidget(self.file_button)
         checkpoint.addStretch(1)
@@ -134,13 +110,12 @@ class ModelMissingDialog(QDialog):
 
     # ---- local weights
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose an open_clip model folder")
+        folder = ask.pick_folder(self, "Choose an open_clip model folder")
         if folder:
             self.use_spec(f"local-dir:{folder}")
 
     def choose_checkpoint(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a checkpoint", os.path.expanduser("~"),
-                                              "Checkpoints (*.safetensors *.bin *.pt *.pth)")
+        path = ask.pick_file(self, "Choose a checkpoint", ask.CHECKPOINT_FILTER)
         if path:
             self.use_spec(f"{self.arch.text().strip() or 'ViT-B-32-256'}:{path}")
 
@@ -160,18 +135,33 @@ class ModelMissingDialog(QDialog):
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
         self.status.setText("Connecting to Hugging Face…")
-        self._cancel.clear()
-        self.pool.start(_DownloadJob(self.spec, self._signals, self._cancel, self.downloader))
+        self.skip_button.setText("Cancel download")
+        self.downloading = True
+        spec, downloader = self.spec, self.downloader
 
-    @Slot(int, int)
+        def download(context: Any) -> str:
+            return str(downloader(spec, lambda done, total: context.progress((done, total)), context.cancel_event))
+
+        self.runner.run("download", "io", download, self._on_done, self._on_failed,
+                        lambda value: self._on_progress(*value), with_context=True)
+
+    def cancel_download(self) -> None:
+        if self.downloading:
+            self.runner.cancel("download")
+            self.downloading = False
+            self.progress.setVisible(False)
+            self.download_button.setEnabled(True)
+            self.skip_button.setText("Continue without a model")
+            self.status.setText("Download cancelled; the part already downloaded is kept for next time.")
+
     def _on_progress(self, done: int, total: int) -> None:
         if total:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(1000 * done / total))
             self.status.setText(f"Downloading… {done / 1e6:,.0f} / {total / 1e6:,.0f} MB")
 
-    @Slot(str)
     def _on_done(self, path: str) -> None:
+        self.downloading = False
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         self.status.setText(f"Downloaded to {path}")
@@ -179,12 +169,15 @@ class ModelMissingDialog(QDialog):
         self.model_chosen.emit(self.spec.text)
         self.accept()
 
-    @Slot(str)
-    def _on_failed(self, error: str) -> None:
+    def _on_failed(self, error: BaseException) -> None:
+        self.downloading = False
         self.progress.setVisible(False)
         self.download_button.setEnabled(True)
+        self.skip_button.setText("Continue without a model")
         self.status.setText(f"Download failed: {error}")
 
     def reject(self) -> None:
-        self._cancel.set()
+        if self.downloading:  # the first press cancels the download, the second closes
+            self.cancel_download()
+            return
         super().reject()

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photolens.gui.dialogs import ask
 from photolens.gui.settings import GuiSettings
 
 
@@ -145,12 +145,12 @@ class SettingsDialog(QDialog):
         layout.addWidget(box)
 
     def _choose_model_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose an open_clip model folder")
+        folder = ask.pick_folder(self, "Choose an open_clip model folder")
         if folder:
             self.model.setText(f"local-dir:{folder}")
 
     def _add_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a photo folder")
+        folder = ask.pick_folder(self, "Add a photo folder")
         if folder:
             self.add_folder(folder)
 

@@ -1,11 +1,14 @@
-"""The first-run page: what photolens does with your folders, where its data lives, and "Add a folder"."""
+"""The first-run page: what photolens does with your folders, whether the search model is ready (and the
+ways to get it when it is not), where its data lives, and "Add a photo folder"."""
 
 from __future__ import annotations
 
 import html
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from photolens.gui.dialogs import ask
 
 WELCOME_TEXT = """
 <h1>Welcome to photolens</h1>
@@ -25,6 +28,7 @@ and changed photos are read.</li>
 
 class WelcomePage(QWidget):
     folders_chosen = Signal(list)
+    model_action = Signal(str)  # "download", "folder" or "file"
 
     def __init__(self, database: str, thumbnails: str, model: str, model_note: str = "",
                  parent: QWidget | None = None):
@@ -42,6 +46,30 @@ class WelcomePage(QWidget):
         where.setWordWrap(True)
         where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.where = where
+        self.model_box = QFrame()
+        self.model_box.setObjectName("modelBox")
+        self.model_box.setFrameShape(QFrame.Shape.StyledPanel)
+        self.model_state = QLabel("<h3>Search model</h3><p>Checking whether the model is on this computer…</p>")
+        self.model_state.setWordWrap(True)
+        self.model_state.setTextFormat(Qt.TextFormat.RichText)
+        self.model_state.setObjectName("modelState")
+        self.download_button = QPushButton("Download the model")
+        self.folder_button = QPushButton("Choose a model folder…")
+        self.folder_button.setToolTip("A folder with open_clip_config.json and the weights (.safetensors or .bin)")
+        self.file_button = QPushButton("Choose a checkpoint file…")
+        self.file_button.setToolTip("An open_clip checkpoint (.pt, .bin, .safetensors) of a known architecture")
+        for button, action in ((self.download_button, "download"), (self.folder_button, "folder"),
+                               (self.file_button, "file")):
+            button.clicked.connect(lambda _=False, a=action: self.model_action.emit(a))
+        model_buttons = QHBoxLayout()
+        model_buttons.addWidget(self.download_button)
+        model_buttons.addWidget(self.folder_button)
+        model_buttons.addWidget(self.file_button)
+        model_buttons.addStretch(1)
+        box_layout = QVBoxLayout(self.model_box)
+        box_layout.addWidget(self.model_state)
+        box_layout.addLayout(model_buttons)
+        self.set_model_state(None, "", model)
         self.add_button = QPushButton("Add a photo folder…")
         self.add_button.setObjectName("primary")
         self.add_button.setMinimumHeight(36)
@@ -51,8 +79,9 @@ class WelcomePage(QWidget):
         buttons.addStretch(1)
         column = QVBoxLayout()
         column.addWidget(text)
-        column.addWidget(where)
         column.addLayout(buttons)
+        column.addWidget(self.model_box)
+        column.addWidget(where)
         column.addStretch(1)
         box = QWidget()
         box.setLayout(column)
@@ -62,7 +91,33 @@ class WelcomePage(QWidget):
         layout.addWidget(box, 10)
         layout.addStretch(1)
 
+    def set_model_state(self, ready: bool | None, detail: str, model: str, download: str = "",
+                        checking: bool = False) -> None:
+        """``ready``: True, False (not installed: offer the ways to get it) or None (known at first use).
+        ``download``: the download button's text, empty where no download is possible."""
+        name = html.escape(model)
+        if checking:
+            text = "<h3>Search model</h3><p>Checking whether the model is on this computer…</p>"
+        elif ready:
+            text = f"<h3>Search model: ready ✓</h3><p><code>{name}</code> is on this computer.</p>"
+        elif ready is None:
+            text = (f"<h3>Search model</h3><p><code>{name}</code> is loaded the first time you search or add "
+                    "photos. If it is not on this computer yet, photolens says so then.</p>")
+        else:
+            text = (f"<h3>Search model: not installed</h3><p>Searching by words or by photo needs the model "
+                    f"<code>{name}</code>, which is not on this computer"
+                    + (f" ({html.escape(detail)})" if detail else "") + ". You can add folders and browse them "
+                    "by folder and date now; photos become searchable once the model is here.</p>"
+                    "<p>Get it in one of these ways:</p>")
+        self.model_state.setText(text)
+        missing = ready is False and not checking
+        self.download_button.setVisible(missing and bool(download))
+        self.download_button.setText(download or "Download the model")
+        self.folder_button.setVisible(missing)
+        self.file_button.setVisible(missing)
+        self.model_box.setProperty("missing", missing)
+
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose a photo folder")
+        folder = ask.pick_folder(self, "Choose a photo folder")
         if folder:
             self.folders_chosen.emit([folder])

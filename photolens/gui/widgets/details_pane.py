@@ -77,11 +77,14 @@ class PreviewLabel(QLabel):
 
 class DetailsPane(QWidget):
     more_like_this = Signal(str)
+    view_requested = Signal(str)
+    action_failed = Signal(str)  # a message: e.g. no application opens this kind of file
 
     def __init__(self, parent: QWidget | None = None, opener: Callable[[str], bool] = open_file,
-                 revealer: Callable[[str], bool] = reveal_in_file_manager):
+                 revealer: Callable[[str], bool] = reveal_in_file_manager, with_preview: bool = True):
         super().__init__(parent)
         self.setObjectName("detailsPane")
+        self.with_preview = with_preview
         self._opener, self._revealer = opener, revealer
         self.details: PhotoDetails | None = None
         self.preview = PreviewLabel()
@@ -103,15 +106,21 @@ class DetailsPane(QWidget):
             form.addRow(label, value)
         self.more_button = QPushButton("More like this")
         self.more_button.setToolTip("Photos most like this one (through the current lens, if one is chosen)")
-        self.open_button = QPushButton("Open")
+        self.view_button = QPushButton("View")
+        self.view_button.setToolTip("Look at the photo in the window (double-click or Enter in the grid)")
+        self.open_button = QPushButton("Open in app")
+        self.open_button.setToolTip("Open with the system's application for this kind of file")
         self.reveal_button = QPushButton("Show in folder")
         buttons = QHBoxLayout()
+        buttons.addWidget(self.view_button)
         buttons.addWidget(self.more_button)
-        buttons.addWidget(self.open_button)
-        buttons.addWidget(self.reveal_button)
+        buttons2 = QHBoxLayout()
+        buttons2.addWidget(self.open_button)
+        buttons2.addWidget(self.reveal_button)
         self.more_button.clicked.connect(lambda: self.details and self.more_like_this.emit(self.details.path))
-        self.open_button.clicked.connect(lambda: self.details and self._opener(self.details.path))
-        self.reveal_button.clicked.connect(lambda: self.details and self._revealer(self.details.path))
+        self.view_button.clicked.connect(lambda: self.details and self.view_requested.emit(self.details.path))
+        self.open_button.clicked.connect(lambda: self.details and self.open_path(self.details.path))
+        self.reveal_button.clicked.connect(lambda: self.details and self.reveal_path(self.details.path))
         self.empty = QLabel("Select a photo to see its details.")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
@@ -121,6 +130,7 @@ class DetailsPane(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.info)
         layout.addLayout(buttons)
+        layout.addLayout(buttons2)
         layout.addWidget(self.empty)
         layout.addStretch(1)
         self.show_details(None)
@@ -129,8 +139,9 @@ class DetailsPane(QWidget):
                      model_ready: bool = True) -> None:
         self.details = details
         has = details is not None
-        for widget in (self.title, self.info, self.more_button, self.open_button, self.reveal_button, self.preview):
+        for widget in (self.title, self.info, self.more_button, self.open_button, self.reveal_button, self.view_button):
             widget.setVisible(has)
+        self.preview.setVisible(has and self.with_preview)
         self.empty.setVisible(not has)
         if details is None:
             for value in self.fields.values():
@@ -145,7 +156,8 @@ class DetailsPane(QWidget):
         fmt = f" · {details.image_format}" if details.image_format else ""
         self.fields["dimensions"].setText(f"{size}{fmt}")
         self.fields["file"].setText(f"{human_size(details.size)}")
-        self.fields["folder"].setText(details.folder)
+        self.fields["folder"].setText(details.folder.replace(os.sep, os.sep + "\u200b"))  # may wrap after a /
+        self.fields["folder"].setToolTip(details.folder)
         self.fields["modified"].setText(details.mtime.strftime("%Y-%m-%d %H:%M"))
         if details.error:
             status = f"unreadable: {details.error}"
@@ -154,7 +166,20 @@ class DetailsPane(QWidget):
         else:
             status = "not embedded yet (dates and folders only)"
         self.fields["status"].setText(status)
-        self.more_button.setEnabled(model_ready and not details.error)
+        self.more_button.setEnabled(bool(model_ready) and not details.error)
+
+    def open_path(self, path: str) -> bool:
+        if self._opener(path):
+            return True
+        self.action_failed.emit(f"No application is set up to open {os.path.basename(path)}. Double-click it to view "
+                                "it here, or use “Show in folder”.")
+        return False
+
+    def reveal_path(self, path: str) -> bool:
+        if self._revealer(path):
+            return True
+        self.action_failed.emit(f"Cannot show {path} in a file manager here.")
+        return False
 
     def set_preview(self, pixmap: QPixmap | None) -> None:
         self.preview.set_pixmap(pixmap)

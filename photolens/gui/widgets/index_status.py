@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
-from photolens.gui.workers import IndexStatus
+from photolens.gui.indexing import IndexStatus
 
 
 class IndexStatusWidget(QWidget):

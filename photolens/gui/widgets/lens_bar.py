@@ -1,10 +1,20 @@
 """The lens picker beside the search bar: which lens, and how to look through it (photos, groups,
-clusters with an adjustable k), plus new/edit buttons. Hidden when lenses are unavailable."""
+clusters with an adjustable k), plus a "Lenses" menu (new, edit, import, export). Hidden when lenses are
+unavailable. Kept compact so the search field keeps its room."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QButtonGroup, QComboBox, QHBoxLayout, QLabel, QSpinBox, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QSpinBox,
+    QToolButton,
+    QWidget,
+)
 
 from photolens.gui.lens_adapter import LensSummary
 
@@ -17,18 +27,22 @@ class LensBar(QWidget):
     k_changed = Signal(int)  # 0 = automatic
     new_requested = Signal()
     edit_requested = Signal(str)
+    import_requested = Signal()
+    export_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.combo = QComboBox()
         self.combo.setToolTip("Lens: a notion of similarity (colour, weather, …) that search, groups and\n"
                               "clusters follow")
-        self.combo.setMinimumContentsLength(12)
+        self.combo.setMinimumContentsLength(10)
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.combo.addItem("No lens", None)
         self.mode_buttons = QButtonGroup(self)
         self.mode_buttons.setExclusive(True)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
         layout.addWidget(QLabel("Lens"))
         layout.addWidget(self.combo)
         for mode in VIEW_MODES:
@@ -48,18 +62,22 @@ class LensBar(QWidget):
         self.k.setToolTip("Number of clusters (auto picks it by silhouette)")
         layout.addWidget(self.k_label)
         layout.addWidget(self.k)
-        self.new_button = QToolButton()
-        self.new_button.setText("New lens…")
-        self.edit_button = QToolButton()
-        self.edit_button.setText("Edit…")
-        layout.addWidget(self.new_button)
-        layout.addWidget(self.edit_button)
+        self.menu_button = QToolButton()
+        self.menu_button.setText("⋯")
+        self.menu_button.setToolTip("New, edit, import or export lenses")
+        self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.menu_button)
+        self.new_action = menu.addAction("New lens…", self.new_requested.emit)
+        self.edit_action = menu.addAction("Edit lens…", lambda: self.lens and self.edit_requested.emit(self.lens))
+        menu.addSeparator()
+        self.import_action = menu.addAction("Import lens file…", self.import_requested.emit)
+        self.export_action = menu.addAction("Export lens…", lambda: self.lens and self.export_requested.emit(self.lens))
+        self.menu_button.setMenu(menu)
+        layout.addWidget(self.menu_button)
 
         self.combo.currentIndexChanged.connect(self._on_lens)
         self.mode_buttons.buttonToggled.connect(self._on_mode)
         self.k.valueChanged.connect(self.k_changed)
-        self.new_button.clicked.connect(self.new_requested)
-        self.edit_button.clicked.connect(lambda: self.lens and self.edit_requested.emit(self.lens))
         self._sync_enabled()
 
     @property
@@ -120,4 +138,5 @@ class LensBar(QWidget):
         clusters = self.mode == "clusters"
         self.k.setVisible(clusters)
         self.k_label.setVisible(clusters)
-        self.edit_button.setEnabled(has_lens)
+        self.edit_action.setEnabled(has_lens)
+        self.export_action.setEnabled(has_lens)

@@ -1,11 +1,13 @@
 """The central photo grid: a virtualised QListView over :class:`PhotoListModel` with a header bar
-(title, count, sort, zoom, export)."""
+(title, count, sort, zoom, export), a message banner and a notice bar with one action (e.g. "Get the
+model…"). Cells are widened to fill the row, so no unused band is left right of the grid."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSize, Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -22,7 +24,7 @@ from photolens.browse import PhotoRow
 from photolens.gui.delegate import ThumbnailDelegate
 from photolens.gui.models import PhotoListModel, Roles
 
-SORT_LABELS = {"relevance": "Relevance", "date": "Date", "name": "Name"}
+SORT_LABELS = {"relevance": "Relevance", "newest": "Newest first", "oldest": "Oldest first", "name": "Name"}
 MIN_ZOOM, MAX_ZOOM = 64, 384
 
 
@@ -46,6 +48,21 @@ class PhotoListView(QListView):
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.setMouseTracking(False)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.base_cell = QSize(172, 196)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        self.fit_cells()
+        super().resizeEvent(event)
+
+    def fit_cells(self) -> None:
+        """Spread the cells over the whole row width (the leftover is shared, not left as a band)."""
+        available = max(1, self.viewport().width() - 2 * self.spacing() - 2)
+        columns = max(1, available // max(1, self.base_cell.width()))
+        width = max(self.base_cell.width(), available // columns)
+        size = QSize(width, self.base_cell.height())
+        if size != self.gridSize():
+            self.setGridSize(size)
 
 
 class PhotoGrid(QWidget):
@@ -55,6 +72,8 @@ class PhotoGrid(QWidget):
     sort_changed = Signal(str)
     zoom_changed = Signal(int)
     export_requested = Signal()
+    context_menu_requested = Signal(QPoint)  # global position
+    notice_action = Signal(str)  # the notice bar's button was clicked: its action name
 
     def __init__(self, model: PhotoListModel, zoom: int = 160, parent: QWidget | None = None):
         super().__init__(parent)
@@ -68,6 +87,18 @@ class PhotoGrid(QWidget):
         self.banner.setWordWrap(True)
         self.banner.setVisible(False)
         self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.notice = QWidget()  # a standing notice with one action ("Search needs a model. [Get the model…]")
+        self.notice.setObjectName("notice")
+        self.notice_label = QLabel("")
+        self.notice_label.setWordWrap(True)
+        self.notice_button = QPushButton("")
+        self.notice_button.clicked.connect(lambda: self.notice_action.emit(self.notice_button.property("action")))
+        notice_row = QHBoxLayout(self.notice)
+        notice_row.setContentsMargins(10, 4, 10, 4)
+        notice_row.addWidget(self.notice_label, 1)
+        notice_row.addWidget(self.notice_button)
+        self.notice.setVisible(False)
 
         self.sort_box = QComboBox()
         self.sort_box.setToolTip("Order of the photos")
@@ -108,6 +139,8 @@ class PhotoGrid(QWidget):
         self.view.selectionModel().currentChanged.connect(self._on_current)
         self.view.selectionModel().selectionChanged.connect(self._on_selection)
         self.view.activated.connect(lambda index: self.activated.emit(index.data(Roles.Row)))
+        self.view.customContextMenuRequested.connect(
+            lambda pos: self.context_menu_requested.emit(self.view.viewport().mapToGlobal(pos)))
         model.modelReset.connect(self._update_count)
         model.rowsInserted.connect(self._update_count)
         model.rowsRemoved.connect(self._update_count)
@@ -116,6 +149,7 @@ class PhotoGrid(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addLayout(header)
+        layout.addWidget(self.notice)
         layout.addWidget(self.banner)
         layout.addWidget(self.view, 1)
 
@@ -129,6 +163,14 @@ class PhotoGrid(QWidget):
         self.banner.style().unpolish(self.banner)
         self.banner.style().polish(self.banner)
         self.banner.setVisible(bool(text))
+
+    def set_notice(self, text: str, button: str = "", action: str = "") -> None:
+        """A standing notice above the grid with one optional button (empty text hides it)."""
+        self.notice_label.setText(text)
+        self.notice_button.setText(button)
+        self.notice_button.setProperty("action", action)
+        self.notice_button.setVisible(bool(button))
+        self.notice.setVisible(bool(text))
 
     def set_sort(self, mode: str, relevance_available: bool) -> None:
         """Select ``mode`` in the box without emitting; relevance is only offered for search results."""
@@ -152,7 +194,8 @@ class PhotoGrid(QWidget):
 
     def _apply_grid_size(self) -> None:
         hint = self.delegate.sizeHint(_option_for(self.view), QModelIndex())
-        self.view.setGridSize(QSize(hint.width() + 4, hint.height() + 4))
+        self.view.base_cell = QSize(hint.width() + 4, hint.height() + 4)
+        self.view.fit_cells()
         self.view.doItemsLayout()
 
     def _update_count(self, *args: Any) -> None:

@@ -90,6 +90,7 @@ class PhotoChip(QToolButton):
 
     cleared = Signal()
     dropped = Signal(str)
+    pick_requested = Signal()  # clicked without a photo: choose one with a file picker
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -109,8 +110,8 @@ class PhotoChip(QToolButton):
             if pixmap is not None and not pixmap.isNull():
                 self.setIcon(pixmap)
         else:
-            self.setText("Drop a photo")
-            self.setToolTip("Drop a photo here (or use 'More like this') to search for similar photos;\n"
+            self.setText("Photo…")
+            self.setToolTip("Drop a photo here, or click to choose one, to search for similar photos;\n"
                             "add words to change it, e.g. 'at night'")
             self.setIcon(QPixmap())
 
@@ -118,6 +119,8 @@ class PhotoChip(QToolButton):
         if self.path:
             self.set_photo(None)
             self.cleared.emit()
+        else:
+            self.pick_requested.emit()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
         if _dropped_photo(event):
@@ -132,23 +135,48 @@ class PhotoChip(QToolButton):
             self.dropped.emit(path)
 
 
+class LensChip(QToolButton):
+    """The lens searches go through, always visible while one is chosen; one click removes it."""
+
+    remove_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("lensChip")
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.clicked.connect(self.remove_requested)
+        self.set_lens(None)
+
+    def set_lens(self, name: str | None) -> None:
+        self.lens = name
+        self.setVisible(bool(name))
+        if name:
+            self.setText(f"Lens: {name}  ×")
+            self.setToolTip(f"Searches, groups and clusters go through the lens “{name}”. Click to stop using it.")
+
+
 class SearchBar(QWidget):
     search_requested = Signal(object)  # SearchRequest
     cleared = Signal()
     save_requested = Signal(object)  # SearchRequest
+    pick_photo_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setAcceptDrops(True)
         self.chip = PhotoChip()
+        self.lens_chip = LensChip()
         self.text = QLineEdit()
         self.text.setObjectName("searchText")
-        self.text.setPlaceholderText("Search: words (beach + sunset - people), or drop a photo…")
+        self.text.setPlaceholderText("Search words, e.g. beach + sunset")
+        self.text.setToolTip("Words to search for; + and - combine (beach + sunset - people), 2:dog weighs a word.\n"
+                             "Drop a photo on the bar for photos like it, and add words to change it.")
         self.text.setClearButtonEnabled(True)
+        self.text.setMinimumWidth(220)
         self.avoid = QLineEdit()
         self.avoid.setPlaceholderText("without…")
         self.avoid.setToolTip("Words to push away, separated by commas (negative terms)")
-        self.avoid.setMaximumWidth(160)
+        self.avoid.setMaximumWidth(120)
         self.go = QPushButton("Search")
         self.go.setDefault(True)
         self.save = QToolButton()
@@ -160,6 +188,7 @@ class SearchBar(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.chip)
         layout.addWidget(self.text, 1)
+        layout.addWidget(self.lens_chip)
         layout.addWidget(self.avoid)
         layout.addWidget(self.go)
         layout.addWidget(self.save)
@@ -170,12 +199,16 @@ class SearchBar(QWidget):
         self.save.clicked.connect(lambda: None if self.request().empty else self.save_requested.emit(self.request()))
         self.chip.dropped.connect(self.set_photo_and_search)
         self.chip.cleared.connect(self._chip_cleared)
+        self.chip.pick_requested.connect(self.pick_photo_requested)
+        self.text.textChanged.connect(self._text_changed)
 
     def request(self) -> SearchRequest:
         return SearchRequest(self.text.text(), split_avoid(self.avoid.text()), self.chip.path, self.scope)
 
     def set_request(self, request: SearchRequest) -> None:
+        self.text.blockSignals(True)  # showing a request is not the user clearing the words
         self.text.setText(request.text)
+        self.text.blockSignals(False)
         self.avoid.setText(", ".join(request.avoid))
         self.chip.set_photo(request.photo)
 
@@ -194,9 +227,16 @@ class SearchBar(QWidget):
             self.search_requested.emit(request)
 
     def clear(self) -> None:
+        self.text.blockSignals(True)
         self.text.clear()
+        self.text.blockSignals(False)
         self.avoid.clear()
         self.chip.set_photo(None)
+
+    def _text_changed(self, text: str) -> None:
+        """The ⊗ button (or deleting every word) goes back to browsing when no photo is set."""
+        if not text and not self.chip.path:
+            self.cleared.emit()
 
     def _chip_cleared(self) -> None:
         if self.text.text().strip():

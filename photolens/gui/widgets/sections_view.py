@@ -3,7 +3,8 @@ unsure bucket) and the cluster view (one per cluster). Generic: it shows whateve
 :class:`~photolens.gui.lens_adapter.Section` list it is given.
 
 Each section is a header (title, count, "Show all", "Export…") over a one-row strip of its first photos
-(the same model and delegate as the grid, so thumbnails come from the same cache).
+(the same model and delegate as the grid, so thumbnails come from the same cache). The mouse wheel scrolls
+the page, not the strips (Shift+wheel or a sideways wheel scrolls a strip).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt, Signal
+from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -101,6 +104,7 @@ class SectionsView(QScrollArea):
     export_section = Signal(object)  # Section
     photo_selected = Signal(object)  # PhotoRow
     photo_activated = Signal(object)  # PhotoRow
+    context_menu_requested = Signal(QPoint, object)  # global position, the strip's QListView
 
     def __init__(self, thumbnails: Any, thumb_size: int = 112, parent: QWidget | None = None,
                  actions: bool = True):
@@ -152,10 +156,33 @@ class SectionsView(QScrollArea):
             widget.view.selectionModel().currentChanged.connect(
                 lambda cur, _prev: cur.isValid() and self.photo_selected.emit(cur.data(Roles.Row)))
             widget.view.activated.connect(lambda index: self.photo_activated.emit(index.data(Roles.Row)))
+            widget.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            widget.view.customContextMenuRequested.connect(
+                lambda pos, v=widget.view: self.context_menu_requested.emit(v.viewport().mapToGlobal(pos), v))
+            widget.view.viewport().installEventFilter(self)
             self._layout.insertWidget(self._layout.count() - 2, widget)
             self.sections.append(widget)
         if empty:
             self.empty_note.setText("No photos: " + ", ".join(empty))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        """A vertical wheel over a strip scrolls the page (strips would otherwise swallow it sideways)."""
+        if event.type() == QEvent.Type.Wheel and isinstance(event, QWheelEvent):
+            delta = event.angleDelta()
+            shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            if abs(delta.y()) > abs(delta.x()) and not shift:
+                bar = self.verticalScrollBar()
+                pixels = event.pixelDelta().y()  # touchpads give pixels, wheels give 1/8° steps
+                step = pixels if pixels else round(delta.y() / 120 * QApplication.wheelScrollLines() * bar.singleStep())
+                bar.setValue(bar.value() - step)
+                return True
+        return super().eventFilter(watched, event)
+
+    def selected_rows(self) -> list[PhotoRow]:
+        rows: list[PhotoRow] = []
+        for widget in self.sections:
+            rows += [i.data(Roles.Row) for i in widget.view.selectionModel().selectedIndexes()]
+        return rows
 
     def titles(self) -> list[str]:
         return [w.data.section.title for w in self.sections]

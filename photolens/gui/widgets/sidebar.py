@@ -1,4 +1,7 @@
-"""The sidebar: library folders (a tree with photo counts), saved lenses and saved searches."""
+"""The sidebar: library folders (a tree with photo counts), saved lenses and saved searches.
+
+Long names are shortened in the middle ("Holidays…2023"), keep their full text as a tooltip, and the
+window widens the sidebar to fit the names it has (up to a limit) instead of cutting them."""
 
 from __future__ import annotations
 
@@ -29,6 +32,8 @@ class Sidebar(QTreeWidget):
         self.setObjectName("sidebar")
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setUniformRowHeights(True)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setIndentation(14)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._menu)
         self.library = self._section("Library", "library")
@@ -91,15 +96,29 @@ class Sidebar(QTreeWidget):
             item = QTreeWidgetItem(self.lenses, [lens.name, ""])
             item.setData(0, KIND_ROLE, "lens")
             item.setData(0, VALUE_ROLE, lens.name)
-            item.setToolTip(0, lens.description or ", ".join(lens.values))
+            item.setToolTip(0, f"{lens.name}\n{lens.description or ', '.join(lens.values)}")
 
     def set_saved_searches(self, searches: list[dict]) -> None:
         self.searches.takeChildren()
         for search in searches:
             item = QTreeWidgetItem(self.searches, [search.get("name") or "search", ""])
+            item.setToolTip(0, search.get("name") or "search")
             item.setData(0, KIND_ROLE, "search")
             item.setData(0, VALUE_ROLE, search)
         self.searches.setHidden(not searches)
+
+    def preferred_width(self, limit: int = 360) -> int:
+        """Width that shows every expanded name and its count unshortened, within ``limit`` px."""
+        metrics = self.fontMetrics()
+        widest = 0
+        stack = [(self.topLevelItem(i), 0) for i in range(self.topLevelItemCount())]
+        while stack:
+            item, depth = stack.pop()
+            text = metrics.horizontalAdvance(item.text(0)) + metrics.horizontalAdvance(item.text(1) + "0000")
+            widest = max(widest, text + (depth + 1) * self.indentation() + 24)
+            if item.isExpanded():
+                stack.extend((item.child(i), depth + 1) for i in range(item.childCount()))
+        return max(220, min(limit, widest))
 
     def folder_items(self) -> list[QTreeWidgetItem]:
         found = []
