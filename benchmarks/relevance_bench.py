@@ -119,7 +119,7 @@ def judge(query: Query, matrix: np.ndarray, null: relevance.NullModel, keep: np.
     q = normalize(query.vector)
     rows = np.flatnonzero(keep)
     curve = relevance.query_curve(q, matrix, null, rows)
-    scores = relevance.calibrated(curve, null, matrix[rows], matrix[rows] @ q, q)
+    scores = relevance.judged_scores(curve, null, matrix[rows], matrix[rows] @ q, q)
     mask = np.zeros(len(matrix), dtype=bool)
     mask[rows] = scores >= 1.0
     return mask

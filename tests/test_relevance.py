@@ -27,7 +27,7 @@ def planted(seed: int = 0, drop: int | None = None):
 def matches(query: np.ndarray, photos: np.ndarray, captions: np.ndarray) -> np.ndarray:
     null = relevance.build_null(captions, photos)
     curve = relevance.query_curve(query, photos, null)
-    return relevance.calibrated(curve, null, photos, photos @ query, query) >= 1.0
+    return relevance.judged_scores(curve, null, photos, photos @ query, query) >= 1.0
 
 
 def test_a_planted_group_is_marked_and_nothing_else() -> None:

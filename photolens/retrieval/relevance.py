@@ -167,3 +167,30 @@ def sample_rows(n: int, size: int = SAMPLE_SIZE, seed: int = 0) -> np.ndarray | 
     if n <= size:
         return None
     return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+
+
+PREFIX_PASS = 0.8  # the match line: the longest head of the ranking in which this share of photos pass
+
+
+def judged_scores(curve: QueryCurve, null: NullModel, vectors: np.ndarray, cosines: np.ndarray,
+                  query: np.ndarray | None = None) -> np.ndarray:
+    """Scores on one line per query, monotone in the cosine (the ranking stays the index's).
+
+    The photos passing both tests (:func:`calibrated` >= 1) are not always a head of the ranking: one photo
+    can fail its null and the next pass. The match line is drawn at the end of the longest head of the
+    ranking in which at least ``PREFIX_PASS`` of the photos pass, ending on one that passes; then
+    ``score = (cos - median) / (line - median)``: 1 on the line, 0 for a typical photo. Without a match the
+    line sits just above the best photo (and at least at the knee), so every score is below 1.
+    """
+    cosines = np.asarray(cosines, dtype=np.float64).reshape(-1)
+    if not len(cosines):
+        return np.zeros(0, np.float32)
+    order = np.argsort(-cosines, kind="stable")
+    passes = calibrated(curve, null, vectors[order], cosines[order], query) >= 1.0
+    share = np.cumsum(passes) / np.arange(1, len(passes) + 1)
+    heads = np.flatnonzero(passes & (share >= PREFIX_PASS))
+    if len(heads):
+        line = float(cosines[order[heads[-1]]])
+    else:
+        line = max(curve.knee, float(cosines.max())) + 1e-6
+    return ((cosines - curve.median) / max(line - curve.median, EPS)).astype(np.float32)

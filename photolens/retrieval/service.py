@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class SearchOutcome:
-    """Results, matches first then weak ones (``hit.match``), each group best first; what to tell the user.
+    """Results, matches first then weak ones (``hit.match``), best first (scores are monotone in the cosine).
 
     ``hit.score`` is the calibrated score (1 = the match line, the same scale for every kind of query),
     ``hit.cosine`` the raw cosine in the space searched.
@@ -98,9 +98,8 @@ def calibrated_search(library: Library, query: np.ndarray, limit: int = 20,
     pool = library.search_vector(query, 2 * limit + 20, search_filter, exclude, space=space)
     rows = _rows_of(ids, np.array([h.photo_id for h in pool], dtype=np.int64))
     cosines = np.array([h.score for h in pool], dtype=np.float64)
-    scores = relevance.calibrated(curve, null, matrix[rows], cosines, projected) if pool else np.zeros(0, np.float32)
+    scores = relevance.judged_scores(curve, null, matrix[rows], cosines, projected) if pool else np.zeros(0, np.float32)
     judged = [SearchHit(h.photo_id, h.path, float(sc), float(h.score), bool(sc >= 1.0)) for h, sc in zip(pool, scores)]
-    judged.sort(key=lambda h: (not h.match, -h.score))
     kept = [h for h in judged if min_score is None or h.score >= min_score]
     outcome = SearchOutcome(kept[:limit], curve, min_score, dropped=len(judged) - len(kept))
     if not curve.reliable:
