@@ -192,7 +192,9 @@ def test_search_similar_and_cluster_carry_scores_best_first(run: Run) -> None:
     for command in ("photolens search --json", "photolens similar --json"):
         for hits in run.outputs[command]:
             assert hits and [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
-            assert all(os.path.isabs(h["path"]) and h["match"] for h in hits)
+            assert all(os.path.isabs(h["path"]) and isinstance(h["match"], bool) for h in hits)
+            flags = [h["match"] for h in hits]
+            assert flags == sorted(flags, reverse=True)  # matches first, then the weaker results
     similar = run.outputs["photolens similar --json"][0]
     assert str(run.photos["first"]) not in {h["path"] for h in similar}  # itself excluded
     rows = run.outputs["photolens cluster --json"][0]
